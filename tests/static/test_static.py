@@ -1,0 +1,55 @@
+"""Static layer: linters with no blanket skips, ansible-test sanity, and the built artifact."""
+
+from __future__ import annotations
+
+import subprocess
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.static
+
+
+def run(argv: list[str], timeout: int = 900, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(argv, cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        pytest.param(["ansible-lint", "--offline"], id="ansible-lint"),
+        pytest.param(["yamllint", "--strict", "."], id="yamllint"),
+        pytest.param(["ruff", "check", "."], id="ruff-check"),
+        pytest.param(["ruff", "format", "--check", "."], id="ruff-format"),
+        pytest.param(["antsibull-changelog", "lint"], id="changelog-fragments"),
+    ],
+)
+def test_linter_is_clean(argv: list[str]) -> None:
+    result = run(argv)
+    assert result.returncode == 0, f"{' '.join(argv)} failed:\n{result.stdout[-6000:]}\n{result.stderr[-3000:]}"
+
+
+def test_no_sanity_ignores() -> None:
+    ignores = [p for p in (ROOT / "tests" / "sanity").glob("ignore-*.txt") if p.read_text().strip()]
+    assert not ignores, f"sanity ignore entries are not allowed: {ignores}"
+
+
+def test_ansible_test_sanity() -> None:
+    result = run([str(ROOT / "tools" / "sanity")], timeout=1500)
+    assert result.returncode == 0, f"ansible-test sanity failed:\n{result.stdout[-6000:]}\n{result.stderr[-3000:]}"
+
+
+def test_built_collection_ships_content_only(tmp_path: Path) -> None:
+    result = run(["ansible-galaxy", "collection", "build", "--output-path", str(tmp_path), str(ROOT)])
+    assert result.returncode == 0, result.stderr
+    (artifact,) = tmp_path.glob("kubeha-kubeadm-*.tar.gz")
+    with tarfile.open(artifact) as tar:
+        names = tar.getnames()
+    top = {name.split("/", 1)[0] for name in names}
+    missing = {"MANIFEST.json", "FILES.json", "README.md", "LICENSE", "meta", "plugins", "roles", "playbooks"} - top
+    assert not missing, f"the collection artifact lacks {sorted(missing)}"
+    shipped = top & {"tests", "molecule", ".ci", "tools", "requirements", ".venv", ".artifacts", ".config"}
+    assert not shipped, f"{sorted(shipped)} must not ship in the collection artifact"
