@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import sys
 import tarfile
 from pathlib import Path
 
@@ -53,3 +54,19 @@ def test_built_collection_ships_content_only(tmp_path: Path) -> None:
     assert not missing, f"the collection artifact lacks {sorted(missing)}"
     shipped = top & {"tests", "molecule", ".ci", "tools", "requirements", ".venv", ".artifacts", ".config"}
     assert not shipped, f"{sorted(shipped)} must not ship in the collection artifact"
+
+
+def roles() -> list[str]:
+    return sorted(p.name for p in (ROOT / "roles").iterdir() if p.is_dir())
+
+
+@pytest.mark.parametrize("role", roles())
+def test_role_has_spec_defaults_and_readme(role: str) -> None:
+    path = ROOT / "roles" / role
+    for required in ("meta/argument_specs.yml", "meta/main.yml", "defaults/main.yml", "README.md"):
+        assert (path / required).is_file(), f"roles/{role} lacks {required}"
+
+
+def test_role_readme_tables_match_argument_specs() -> None:
+    result = run([sys.executable, str(ROOT / "tools" / "role_docs.py"), "--check"])
+    assert result.returncode == 0, result.stderr
