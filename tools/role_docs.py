@@ -34,6 +34,24 @@ def default_of(name: str, option: dict, defaults: dict) -> str:
     return f"`{yaml.safe_dump(value, default_flow_style=True, width=10_000).strip().removesuffix('...').strip()}`"
 
 
+def rows(options: dict, defaults: dict, prefix: str = "") -> list[str]:
+    """One row per option, then its sub-options as `parent[].child` (lists) or `parent.child`."""
+    lines = []
+    for name, option in sorted(options.items()):
+        kind = option.get("type", "str")
+        if kind == "list" and "elements" in option:
+            kind = f"list of {option['elements']}"
+        default = default_of(name, option, defaults if not prefix else {})
+        description = cell(option.get("description", ""))
+        if option.get("choices"):
+            description += f" Choices: {', '.join(f'`{c}`' for c in option['choices'])}."
+        lines.append(f"| `{prefix}{name}` | {kind} | {default} | {description} |")
+        if option.get("options"):
+            child_prefix = f"{prefix}{name}{'[]' if option.get('type') == 'list' else ''}."
+            lines.extend(rows(option["options"], {}, child_prefix))
+    return lines
+
+
 def table(role: Path) -> str:
     specs = yaml.safe_load((role / "meta" / "argument_specs.yml").read_text())["argument_specs"]
     defaults_file = role / "defaults" / "main.yml"
@@ -43,14 +61,7 @@ def table(role: Path) -> str:
         parts.append(f"Entry point `{entry_point}`: {cell(spec.get('short_description', ''))}\n")
         parts.append("| Variable | Type | Default | Description |")
         parts.append("|---|---|---|---|")
-        for name, option in sorted((spec.get("options") or {}).items()):
-            kind = option.get("type", "str")
-            if kind == "list" and "elements" in option:
-                kind = f"list of {option['elements']}"
-            description = cell(option.get("description", ""))
-            if option.get("choices"):
-                description += f" Choices: {', '.join(f'`{c}`' for c in option['choices'])}."
-            parts.append(f"| `{name}` | {kind} | {default_of(name, option, defaults)} | {description} |")
+        parts.extend(rows(spec.get("options") or {}, defaults))
         parts.append("")
     return "\n".join(parts).rstrip() + "\n"
 
