@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by the project's tools: the pinned virtualenv first on PATH and the collection under
 # test on the collections path (see tools/dev-setup).
 kubeha_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """Write (or --check) each role README's variable table from its meta/argument_specs.yml.
 
 The table sits between `<!-- BEGIN ARGUMENT SPEC -->` and `<!-- END ARGUMENT SPEC -->` in
@@ -70,7 +70,7 @@ def render(readme: str, generated: str, role: str) -> str:
     if BEGIN not in readme or END not in readme:
         raise SystemExit(f"roles/{role}/README.md: add the markers {BEGIN} and {END} where the table goes")
     head, rest = readme.split(BEGIN, 1)
-    _, tail = rest.split(END, 1)
+    tail = rest.split(END, 1)[1]
     return f"{head}{BEGIN}\n{generated}{END}{tail}"
 
 
