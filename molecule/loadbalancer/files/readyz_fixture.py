@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """A stand-in for one kube-apiserver behind the load balancer, for the `loadbalancer` scenario.
 
 Serves HTTPS (a self-signed certificate) on one port:
