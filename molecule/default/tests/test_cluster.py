@@ -1,0 +1,88 @@
+"""Verify the converged default scenario (the seed's topology on the kubeadm test double).
+
+What is checked is real: etcd (the Debian etcd binary, real membership), haproxy's backend
+states, kubectl (the official binary) through the load balancer, the files' modes and contents.
+The nodes' kubelet, kubeadm and kube-apiserver are the test double (tests/kubeadm_double/).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+from functools import cache
+from pathlib import Path
+
+import testinfra
+
+LB = "kubeha-default-lb"
+CONTROL_PLANES = ["kubeha-default-cp1", "kubeha-default-cp2", "kubeha-default-cp3"]
+NODE_NAMES = {"cp1", "cp2", "cp3", "w1", "w2"}
+ENDPOINT = "https://172.28.20.10:6443"
+LOCAL_KUBECONFIG = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "kubeha-default.config"
+ETCD_CLIENT = [
+    "--cacert", "/etc/kubernetes/pki/etcd/ca.crt",
+    "--cert", "/etc/kubernetes/pki/etcd/healthcheck-client.crt",
+    "--key", "/etc/kubernetes/pki/etcd/healthcheck-client.key",
+]  # fmt: skip
+
+
+@cache
+def node(name: str) -> testinfra.host.Host:
+    return testinfra.get_host(f"ansible://{name}", ansible_inventory=os.environ["MOLECULE_INVENTORY_FILE"])
+
+
+def run_json(host: testinfra.host.Host, *argv: str) -> dict:
+    result = host.run_expect([0], " ".join(f"'{a}'" for a in argv))
+    return json.loads(result.stdout)
+
+
+def test_three_healthy_etcd_members() -> None:
+    cp1 = node(CONTROL_PLANES[0])
+    members = run_json(
+        cp1, "curl", "-sS", "-X", "POST", "-d", "{}", *ETCD_CLIENT, "https://127.0.0.1:2379/v3/cluster/member/list"
+    )["members"]
+    assert sorted(m.get("name", "") for m in members) == ["cp1", "cp2", "cp3"], members
+    for member in members:
+        health = run_json(cp1, "curl", "-sS", *ETCD_CLIENT, member["clientURLs"][0] + "/health")
+        assert health.get("health") == "true", (member["name"], health)
+
+
+def test_every_node_ready_through_the_load_balancer() -> None:
+    def kubectl(*argv: str) -> str:
+        argv_full = ["kubectl", f"--kubeconfig={LOCAL_KUBECONFIG}", *argv]
+        result = subprocess.run(argv_full, capture_output=True, text=True, timeout=60, check=False)
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    assert kubectl("config", "view", "-o", "jsonpath={.clusters[0].cluster.server}") == ENDPOINT
+    nodes = json.loads(kubectl("get", "nodes", "-o", "json"))["items"]
+    ready = {
+        n["metadata"]["name"]
+        for n in nodes
+        if any(c["type"] == "Ready" and c["status"] == "True" for c in n["status"].get("conditions", []))
+    }
+    assert {n["metadata"]["name"] for n in nodes} == NODE_NAMES
+    assert ready == NODE_NAMES
+    print(f"KUBEHA-FIGURE default nodes Ready through the LB: {len(ready)}/{len(NODE_NAMES)}")
+
+
+def test_all_haproxy_backends_up() -> None:
+    stats = node(LB).run_expect([0], "echo 'show stat' | socat stdio unix-connect:/run/haproxy/admin.sock").stdout
+    servers = {
+        fields[1]: fields[17]
+        for fields in (line.split(",") for line in stats.splitlines() if line and not line.startswith("#"))
+        if fields[1] not in ("FRONTEND", "BACKEND")
+    }
+    assert servers == dict.fromkeys(CONTROL_PLANES, "UP"), servers
+
+
+def test_kubeconfigs_are_private_and_point_at_the_load_balancer() -> None:
+    for name in [LB, *CONTROL_PLANES]:
+        kubeconfig = node(name).file("/root/.kube/config")
+        assert kubeconfig.exists, name
+        assert kubeconfig.mode == 0o600, (name, oct(kubeconfig.mode))
+        assert f"server: {ENDPOINT}" in kubeconfig.content_string, name
+    assert stat.S_IMODE(LOCAL_KUBECONFIG.stat().st_mode) == 0o600
+    assert f"server: {ENDPOINT}" in LOCAL_KUBECONFIG.read_text()
