@@ -1,0 +1,358 @@
+"""Verify playbooks/validate.yml on deliberately broken inventories.
+
+Each case copies the scenario's valid inventory (the same six containers, reached through
+community.docker.docker), breaks one thing, runs the real playbook and asserts that it fails
+with the expected line (host, variable, fix) and that no host reported a change. The valid
+inventory with two control planes passes with its warning. Cases run a few at a time; every
+run is bounded in time. The only traffic is to the scenario's own containers.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[3]
+PLAYBOOK = ROOT / "playbooks" / "validate.yml"
+RUN_TIMEOUT = 300
+PARALLEL = 3
+RECAP_LINE = re.compile(
+    r"^(?P<host>\S+)\s+:\s+ok=\d+\s+changed=(?P<changed>\d+)\s+unreachable=(?P<unreachable>\d+)"
+    r"\s+failed=(?P<failed>\d+)",
+    re.MULTILINE,
+)
+GROUP_HOSTS = {
+    "loadbalancer": {"val-lb1": "172.28.70.11"},
+    "control_plane": {"val-cp1": "172.28.70.21", "val-cp2": "172.28.70.22", "val-cp3": "172.28.70.23"},
+    "workers": {"val-w1": "172.28.70.31"},
+}
+# The same valid settings as molecule.yml's inventory.
+BASE_VARS = {
+    "ansible_connection": "community.docker.docker",
+    "ansible_python_interpreter": "/usr/bin/python3",
+    "kubeha_kubernetes_version": "1.33.4",
+    "cni_calico_manifest_checksums": {
+        "operator-crds.yaml": "7e52ae4fa64f17f61570e4eb495c381edf358f1991f6dc3b78629f83206faac8",
+        "tigera-operator.yaml": "78b8d78644d579f30f278c092ee09d37dc28b78bd504c9f37fc44cbf2f49a433",
+    },
+    "loadbalancer_keepalived_enabled": True,
+    "loadbalancer_keepalived_hosts": ["val-lb1"],
+    "loadbalancer_keepalived_vip": "172.28.70.100",
+    "loadbalancer_keepalived_vip_prefix": 24,
+    "loadbalancer_keepalived_password": "kubeha-v",
+}
+
+
+def base_inventory() -> dict:
+    children = {
+        group: {
+            "hosts": {name: {"ansible_host": name, "kubeha_node_address": address} for name, address in hosts.items()}
+        }
+        for group, hosts in GROUP_HOSTS.items()
+    }
+    return {"all": {"vars": copy.deepcopy(BASE_VARS), "children": children}}
+
+
+Change = Callable[[dict], None]
+
+
+def set_var(name: str, value: object) -> Change:
+    def change(inventory: dict) -> None:
+        inventory["all"]["vars"][name] = value
+
+    return change
+
+
+def set_host_var(group: str, host: str, name: str, value: object) -> Change:
+    def change(inventory: dict) -> None:
+        inventory["all"]["children"][group]["hosts"][host][name] = value
+
+    return change
+
+
+def drop_var(name: str) -> Change:
+    def change(inventory: dict) -> None:
+        inventory["all"]["vars"].pop(name, None)
+
+    return change
+
+
+def keep_hosts(group: str, *hosts: str) -> Change:
+    def change(inventory: dict) -> None:
+        members = inventory["all"]["children"][group]["hosts"]
+        inventory["all"]["children"][group]["hosts"] = {h: v for h, v in members.items() if h in hosts}
+
+    return change
+
+
+def add_to_group(group: str, host: str) -> Change:
+    def change(inventory: dict) -> None:
+        inventory["all"]["children"][group]["hosts"][host] = {}
+
+    return change
+
+
+def chain(*changes: Change) -> Change:
+    def change(inventory: dict) -> None:
+        for one in changes:
+            one(inventory)
+
+    return change
+
+
+@dataclass
+class Case:
+    name: str
+    change: Change
+    # (severity, host, variable, words of the fix): each must appear as one printed line
+    expected: list[tuple[str, str, str, str]]
+    passes: bool = False
+    # A host-side setup for the run (its hosts are then not shared with concurrent cases).
+    host_setup: tuple[str, str, str] | None = None
+    output: str = field(default="", repr=False)
+    returncode: int = -1
+    hosts: set[str] = field(default_factory=set)
+
+
+CASES = [
+    Case(
+        "valid-two-control-planes-warns",
+        keep_hosts("control_plane", "val-cp1", "val-cp2"),
+        [("warning", "val-cp1, val-cp2", "kubeha_control_plane_group", "use an odd number of control planes")],
+        passes=True,
+    ),
+    Case(
+        "one-control-plane-for-ha",
+        keep_hosts("control_plane", "val-cp1"),
+        [("error", "val-cp1", "kubeha_control_plane_group", "add control planes to 'control_plane'")],
+    ),
+    Case(
+        "no-load-balancer-no-endpoint",
+        keep_hosts("loadbalancer"),
+        [("error", "all", "kubeha_control_plane_endpoint", "add an haproxy host to 'loadbalancer'")],
+    ),
+    Case(
+        "endpoint-not-host-port",
+        set_var("kubeha_control_plane_endpoint", "172.28.70.100"),
+        [("error", "all", "kubeha_control_plane_endpoint", "set kubeha_control_plane_endpoint to e.g.")],
+    ),
+    Case(
+        "endpoint-does-not-resolve",
+        set_var("kubeha_control_plane_endpoint", "api.kubeha.invalid:6443"),
+        [("error", "all", "kubeha_control_plane_endpoint", "add 'api.kubeha.invalid' to DNS")],
+    ),
+    Case(
+        "pod-cidr-invalid",
+        set_var("kubeha_pod_network_cidr", "192.168.0.1/16"),
+        [("error", "all", "kubeha_pod_network_cidr", "set kubeha_pod_network_cidr to a network address")],
+    ),
+    Case(
+        "pod-cidr-overlaps-service-cidr",
+        set_var("kubeha_pod_network_cidr", "10.96.0.0/16"),
+        [("error", "all", "kubeha_pod_network_cidr", "choose disjoint networks")],
+    ),
+    Case(
+        "pod-cidr-overlaps-node-network",
+        set_var("kubeha_pod_network_cidr", "172.28.0.0/16"),
+        [
+            ("error", host, "kubeha_pod_network_cidr", "choose a pod network outside")
+            for host in ("val-lb1", "val-cp2", "val-w1")
+        ],
+    ),
+    Case(
+        "duplicate-node-names",
+        set_host_var("control_plane", "val-cp2", "kubeha_node_name", "val-cp1"),
+        [("error", "val-cp1, val-cp2", "kubeha_node_name", "give each host its own kubeha_node_name")],
+    ),
+    Case(
+        "duplicate-node-addresses",
+        set_host_var("workers", "val-w1", "kubeha_node_address", "172.28.70.23"),
+        [("error", "val-cp3, val-w1", "kubeha_node_address", "give each host its own kubeha_node_address")],
+    ),
+    Case(
+        "control-plane-also-worker",
+        add_to_group("workers", "val-cp3"),
+        [("error", "val-cp3", "kubeha_worker_group", "remove it from 'workers'")],
+    ),
+    Case(
+        "load-balancer-on-control-plane-port",
+        add_to_group("loadbalancer", "val-cp1"),
+        [("error", "val-cp1", "kubeha_loadbalancer_group", "use load balancer hosts that are not control planes")],
+    ),
+    Case(
+        "node-name-not-rfc1123",
+        set_host_var("control_plane", "val-cp2", "kubeha_node_name", "Val_CP2"),
+        [("error", "val-cp2", "kubeha_node_name", "kubeha_node_name: val-cp2")],
+    ),
+    Case(
+        "kubernetes-version-unsupported",
+        set_var("kubeha_kubernetes_version", "1.27.3"),
+        [("error", "all", "kubeha_kubernetes_version", "to a 1.28.x to 1.35.x release")],
+    ),
+    Case(
+        "kubernetes-version-skew",
+        set_var("kubeha_kubernetes_version", "1.34.1"),
+        [("error", "val-cp1", "kubeha_kubernetes_version", "set kubeha_kubernetes_version: 1.33.4")],
+    ),
+    Case(
+        "preinstalled-without-kubeadm",
+        set_host_var("control_plane", "val-cp2", "prerequisites_source", "preinstalled"),
+        [("error", "val-cp2", "prerequisites_source", "or set prerequisites_source: packages")],
+    ),
+    Case(
+        "unsupported-operating-system",
+        lambda inventory: None,
+        [("error", "val-w1", "ansible_facts.distribution", "run this host on a supported system")],
+        host_setup=("val-w1", "echo 3.20.0 > /etc/alpine-release", "rm -f /etc/alpine-release"),
+    ),
+    Case(
+        "vip-outside-lb-subnet",
+        set_var("loadbalancer_keepalived_vip", "172.28.71.100"),
+        [("error", "val-lb1", "loadbalancer_keepalived_vip", "common subnet")],
+    ),
+    Case(
+        "vip-without-vrrp-password",
+        set_var("loadbalancer_keepalived_password", ""),
+        [("error", "val-lb1", "loadbalancer_keepalived_password", "set loadbalancer_keepalived_password")],
+    ),
+    Case(
+        "cni-version-without-checksums",
+        chain(set_var("cni_calico_version", "v3.31.0"), drop_var("cni_calico_manifest_checksums")),
+        [("error", "all", "cni_calico_version", "cni_calico_manifest_checksums")],
+    ),
+    Case(
+        "kubeadm-overrides-contradict",
+        set_var(
+            "kubeadm_init_config_overrides", {"ClusterConfiguration": {"networking": {"podSubnet": "10.244.0.0/16"}}}
+        ),
+        [("error", "all", "kubeadm_init_config_overrides", "set kubeha_pod_network_cidr instead")],
+    ),
+    Case(
+        "every-problem-at-once",
+        chain(
+            set_var("kubeha_service_cidr", "10.96.0.0/33"),
+            set_host_var("workers", "val-w1", "kubeha_node_name", "W1"),
+            set_var("loadbalancer_keepalived_password", ""),
+        ),
+        [
+            ("error", "all", "kubeha_service_cidr", "set kubeha_service_cidr to a network address"),
+            ("error", "val-w1", "kubeha_node_name", "kubeha_node_name: w1"),
+            ("error", "val-lb1", "loadbalancer_keepalived_password", "set loadbalancer_keepalived_password"),
+        ],
+    ),
+]
+
+
+def environment(tmp: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    # Plain ansible-playbook with the collection under test, not Molecule's configuration.
+    for name in ("ANSIBLE_CONFIG", "ANSIBLE_STDOUT_CALLBACK", "ANSIBLE_CALLBACKS_ENABLED"):
+        env.pop(name, None)
+    env.update(
+        ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".venv" / "collections"),
+        ANSIBLE_NOCOLOR="1",
+        ANSIBLE_FORCE_COLOR="0",
+        ANSIBLE_RETRY_FILES_ENABLED="0",
+        ANSIBLE_LOCAL_TEMP=str(tmp / "ansible-tmp"),
+        ANSIBLE_HOST_PATTERN_MISMATCH="ignore",
+        # One docker exec per task instead of several: the runs stay fast on a busy machine.
+        ANSIBLE_PIPELINING="1",
+        ANSIBLE_FORKS="10",
+    )
+    return env
+
+
+def docker_exec(host: str, command: str) -> None:
+    subprocess.run(["docker", "exec", host, "sh", "-c", command], check=True, timeout=60, capture_output=True)
+
+
+def run_case(case: Case, tmp: Path) -> Case:
+    inventory = base_inventory()
+    case.change(inventory)
+    case.hosts = {h for group in inventory["all"]["children"].values() for h in group["hosts"]}
+    path = tmp / f"{case.name}.yml"
+    path.write_text(yaml.safe_dump(inventory, sort_keys=False))
+    playbook = str(Path(sys.executable).parent / "ansible-playbook")
+    if case.host_setup:
+        docker_exec(case.host_setup[0], case.host_setup[1])
+    try:
+        result = subprocess.run(
+            [playbook, "-i", str(path), str(PLAYBOOK)],
+            capture_output=True,
+            text=True,
+            timeout=RUN_TIMEOUT,
+            check=False,
+            env=environment(tmp),
+            cwd=tmp,
+        )
+    finally:
+        if case.host_setup:
+            docker_exec(case.host_setup[0], case.host_setup[2])
+    case.output, case.returncode = result.stdout + result.stderr, result.returncode
+    (tmp / f"{case.name}.log").write_text(case.output)
+    return case
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Case]:
+    tmp = tmp_path_factory.mktemp("validate")
+    (tmp / "ansible-tmp").mkdir()
+    start = time.monotonic()
+    shared = [c for c in CASES if not c.host_setup]
+    with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
+        done = list(pool.map(lambda c: run_case(c, tmp), shared))
+    # Cases that change a host run alone, so no other case sees the change.
+    done += [run_case(c, tmp) for c in CASES if c.host_setup]
+    print(f"\nKUBEHA-FIGURE validate.cases: {len(done)} runs in {time.monotonic() - start:.0f} s")
+    return {c.name: c for c in done}
+
+
+def printed_line(severity: str, host: str, variable: str) -> re.Pattern[str]:
+    return re.compile(rf"{severity.upper()} \[{re.escape(host)}\] {re.escape(variable)}: [^\n]*? Fix: [^\n]*")
+
+
+@pytest.mark.parametrize("name", [c.name for c in CASES])
+def test_validation_case(results: dict[str, Case], name: str) -> None:
+    case = results[name]
+    tail = case.output[-5000:]
+    if case.passes:
+        assert case.returncode == 0, f"{name}: the valid inventory failed validation:\n{tail}"
+        assert "ERROR [" not in case.output, tail
+    else:
+        assert case.returncode != 0, f"{name}: validation passed a broken inventory:\n{tail}"
+        assert "Fail with every error, one line each" in case.output, f"{name}: failed before validating:\n{tail}"
+    for severity, host, variable, fix in case.expected:
+        lines = printed_line(severity, host, variable).findall(case.output)
+        assert any(fix in line for line in lines), f"{name}: no {severity} for {host} {variable} with '{fix}':\n{tail}"
+    recap = {m["host"]: m for m in RECAP_LINE.finditer(case.output)}
+    hosts = case.hosts | {"localhost"}
+    assert hosts <= set(recap), f"{name}: hosts missing from the recap:\n{tail}"
+    changed = {h: m["changed"] for h, m in recap.items() if int(m["changed"])}
+    assert not changed, f"{name}: validation changed hosts {changed}:\n{tail}"
+    unreachable = {h for h, m in recap.items() if int(m["unreachable"])}
+    assert not unreachable, f"{name}: unreachable {unreachable}:\n{tail}"
+    failed = {h for h, m in recap.items() if int(m["failed"])}
+    assert failed == (set() if case.passes else {"localhost"}), f"{name}: failed on {failed}:\n{tail}"
+
+
+def test_each_error_is_its_own_failure_line(results: dict[str, Case]) -> None:
+    output = results["every-problem-at-once"].output
+    failures = [line for line in output.splitlines() if line.startswith("failed: [localhost]")]
+    # The service network, the worker's name and the load balancer's VRRP password.
+    assert len(failures) == 3, "\n".join(failures) or output[-4000:]
+
+
+def test_the_vrrp_password_is_not_printed(results: dict[str, Case]) -> None:
+    for case in results.values():
+        assert BASE_VARS["loadbalancer_keepalived_password"] not in case.output, case.name

@@ -1,0 +1,856 @@
+# Copyright: kubeha developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Everything wrong with an HA cluster's inventory and variables, found before any host changes."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import socket
+from collections import defaultdict
+from typing import Any, Callable
+
+from ansible.errors import AnsibleFilterError
+
+DOCUMENTATION = r"""
+name: cluster_problems
+author: kubeha developers
+version_added: 0.1.0
+short_description: List what is wrong with an HA cluster's inventory and variables
+description:
+  - Takes the group membership, each host's cluster variables and the few facts validation
+    needs, and returns one entry per problem, each naming the host, the variable and the fix.
+  - Used by C(kubeha.kubeadm.validate) (C(playbooks/validate.yml)) before any host changes;
+    it does not contact any host. A control-plane endpoint given as a name is resolved on the
+    controller with C(getaddrinfo) (a name lookup, never a connection); names under the
+    C(.invalid) top-level domain are never looked up (RFC 6761).
+  - Supported Kubernetes minor versions and operating systems are defined once, in this
+    plugin (see the notes).
+positional: _input
+options:
+  _input:
+    description: What validation looks at.
+    type: dict
+    required: true
+    suboptions:
+      groups:
+        description:
+          - The three host groups, keyed V(loadbalancer), V(control_plane) and V(workers); each a
+            dict with C(name) (the inventory group's name), C(variable) (the variable that selects
+            it) and C(hosts) (its inventory hostnames).
+        type: dict
+        required: true
+      cluster:
+        description:
+          - The cluster-wide variables with the C(kubeha_) prefix dropped (C(kubernetes_version),
+            C(control_plane_endpoint), C(api_port), C(pod_network_cidr), C(service_cidr),
+            C(cluster_name), C(init_host), C(require_ha)), plus C(kubeadm_config) (the
+            kubeadm_init role's C(kubeadm_init_config_overrides), keyed by kind), C(cni_version), C(cni_manifests),
+            C(cni_checksums), C(cni_pinned_checksums) and C(cni_test_manifests) (the cni role's).
+          - When omitted, the C(cluster) view of the init host is used (see O(_input.hosts)).
+          - An empty C(control_plane_endpoint) means none was given; the default (the keepalived
+            VIP, else the first load balancer's address, on C(api_port)) is then checked.
+        type: dict
+        required: false
+      cni:
+        description:
+          - What the cni role knows, merged into O(_input.cluster)
+            (C(cni_manifests), the manifests it applies, and C(cni_pinned_checksums), its pinned
+            sha256 sums by Calico version and file name).
+        type: dict
+        required: false
+      hosts:
+        description:
+          - One dict per host that answered, with C(host) (inventory hostname), C(node_name),
+            C(node_address), C(facts) (the host's C(ansible_facts), subsets
+            C(distribution) and C(network)), C(kubeadm_version) and C(kubelet_version) (installed versions, empty when
+            absent; C(kubelet=<package status>=<version>) counts only when installed),
+            C(prerequisites_source), C(lb) (the host's load balancer settings; the VRRP
+            password only as C(keepalived_password_length)) and C(cluster) (the cluster-wide
+            variables as this host sees them, to catch per-host disagreements).
+        type: list
+        elements: dict
+        required: true
+notes:
+  - Supported Kubernetes versions are 1.28 to 1.35; supported systems are Debian 11 to 13,
+    Ubuntu 22.04 and 24.04, and RHEL, CentOS Stream, Rocky Linux, AlmaLinux and Oracle Linux 8 to 10.
+  - Three or five control planes give etcd fault tolerance; any other number is a warning.
+"""
+
+EXAMPLES = r"""
+- name: Collect every problem at once
+  ansible.builtin.set_fact:
+    problems: "{{ validation_input | kubeha.kubeadm.cluster_problems }}"
+
+- name: Fail once, one line per error
+  ansible.builtin.fail:
+    msg: "{{ item.line }}"
+  loop: "{{ problems | selectattr('severity', 'equalto', 'error') }}"
+"""
+
+RETURN = r"""
+_value:
+  description: The problems found, errors first; empty when the inventory is fine.
+  type: list
+  elements: dict
+  contains:
+    severity:
+      description: V(error) stops the playbook; V(warning) is only shown.
+      type: str
+    host:
+      description: The inventory host(s) concerned, comma separated, or V(all) for a cluster-wide setting.
+      type: str
+    variable:
+      description: The variable (or inventory group variable) to change.
+      type: str
+    message:
+      description: What is wrong.
+      type: str
+    fix:
+      description: What to do about it.
+      type: str
+    line:
+      description: The whole problem on one line, as printed.
+      type: str
+"""
+
+# --- What is supported: the single place these are defined ---------------------------------
+SUPPORTED_KUBERNETES_MINORS = range(28, 36)  # 1.28 .. 1.35
+SUPPORTED_SYSTEMS: dict[str, tuple[str, ...]] = {
+    # distribution: versions, matched against distribution_version's leading components
+    "Debian": ("11", "12", "13"),
+    "Ubuntu": ("22.04", "24.04"),
+    "RedHat": ("8", "9", "10"),
+    "CentOS": ("9", "10"),
+    "Rocky": ("8", "9", "10"),
+    "AlmaLinux": ("8", "9", "10"),
+    "OracleLinux": ("8", "9", "10"),
+}
+# The kubelet may be up to three minors older than the API server, never newer.
+KUBELET_MAX_MINOR_SKEW = 3
+# Where to look for a pod network that collides with nothing (first fit is suggested).
+POD_CIDR_CANDIDATES = ("10.244.0.0/16", "192.168.0.0/16", "172.20.0.0/16", "100.64.0.0/16")
+# Interfaces that Kubernetes and CNIs create on a node: their addresses are not the node's network.
+CLUSTER_INTERFACE_PREFIXES = ("cali", "tunl", "vxlan", "flannel", "cni", "kube-ipvs", "cilium", "weave", "lo")
+# keepalived's PASS authentication truncates longer passwords.
+VRRP_PASSWORD_MAX = 8
+
+ERROR = "error"
+WARNING = "warning"
+ALL = "all"
+
+DNS_LABEL = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
+RFC1123_SUBDOMAIN = re.compile(rf"^{DNS_LABEL}(\.{DNS_LABEL})*$")
+HOSTNAME = re.compile(
+    r"^(?=.{1,253}$)[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?(\.[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?)*\.?$"
+)
+VERSION = re.compile(r"^v?(\d+)\.(\d+)\.(\d+)(?:[-+].*)?$")
+# `kubeadm version -o short` prints v1.33.4; `kubelet --version` prints "Kubernetes v1.33.4".
+INSTALLED_VERSION = re.compile(r"v?(\d+)\.(\d+)\.(\d+)")
+
+Resolver = Callable[[str], bool]
+Problem = dict[str, str]
+
+
+def _resolves(name: str) -> bool:
+    """A name lookup on the controller (no connection is made)."""
+    if name.rstrip(".").lower().endswith(".invalid") or name.rstrip(".").lower() == "invalid":
+        return False  # RFC 6761 6.4: always a negative answer, without asking anyone
+    try:
+        return bool(socket.getaddrinfo(name, None, proto=socket.IPPROTO_TCP))
+    except (OSError, UnicodeError):
+        return False
+
+
+class _Report:
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+
+    def add(self, severity: str, host: str | list[str], variable: str, message: str, fix: str) -> None:
+        hosts = host if isinstance(host, str) else ", ".join(host)
+        line = f"{severity.upper()} [{hosts}] {variable}: {message} Fix: {fix}"
+        self.problems.append(
+            {"severity": severity, "host": hosts, "variable": variable, "message": message, "fix": fix, "line": line}
+        )
+
+    def error(self, host: str | list[str], variable: str, message: str, fix: str) -> None:
+        self.add(ERROR, host, variable, message, fix)
+
+    def warning(self, host: str | list[str], variable: str, message: str, fix: str) -> None:
+        self.add(WARNING, host, variable, message, fix)
+
+    def sorted(self) -> list[Problem]:
+        return sorted(self.problems, key=lambda p: p["severity"] != ERROR)
+
+
+# --- small parsers -------------------------------------------------------------------------
+def _network(value: Any) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
+    try:
+        return ipaddress.ip_network(str(value), strict=True)
+    except ValueError:
+        return None
+
+
+def _address(value: Any) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(str(value).strip("[]"))
+    except ValueError:
+        return None
+
+
+def _version(value: Any) -> tuple[int, int, int] | None:
+    match = VERSION.match(str(value or "").strip())
+    return (int(match[1]), int(match[2]), int(match[3])) if match else None
+
+
+def _installed(value: Any) -> tuple[int, int, int] | None:
+    """`kubeadm=v1.33.4` (binary), `kubelet=installed=1.33.4-1.1` (package status=version)."""
+    text = str(value or "").split("=", 1)[-1]
+    if "=" in text:
+        status, text = text.split("=", 1)
+        if status != "installed":
+            return None
+    match = INSTALLED_VERSION.search(text)
+    return (int(match[1]), int(match[2]), int(match[3])) if match else None
+
+
+def _dotted(version: tuple[int, int, int]) -> str:
+    return ".".join(str(part) for part in version)
+
+
+def split_endpoint(endpoint: str) -> tuple[str, int] | None:
+    """`host:port` or `[v6]:port` into (host, port); None when it is not one."""
+    bracketed = re.match(r"^\[(?P<host>[^\]]+)\]:(?P<port>\d{1,5})$", endpoint)
+    plain = re.match(r"^(?P<host>[^:\[\]]+):(?P<port>\d{1,5})$", endpoint)
+    match = bracketed or plain
+    if not match:
+        return None
+    host, port = match["host"], int(match["port"])
+    if not 1 <= port <= 65535:
+        return None
+    if bracketed:
+        return (host, port) if isinstance(_address(host), ipaddress.IPv6Address) else None
+    if _address(host) is None and not HOSTNAME.match(host):
+        return None
+    return host, port
+
+
+def host_networks(facts: dict[str, Any]) -> list[tuple[str, ipaddress.IPv4Network | ipaddress.IPv6Network]]:
+    """(interface, network) of every address a host holds, from `network` facts, cluster interfaces excluded."""
+    found = []
+    for interface in facts.get("interfaces") or []:
+        if str(interface).startswith(CLUSTER_INTERFACE_PREFIXES):
+            continue
+        details = facts.get(str(interface).replace("-", "_").replace(".", "_")) or {}
+        ipv4 = details.get("ipv4")
+        entries = ipv4 if isinstance(ipv4, list) else [ipv4] if ipv4 else []
+        entries += details.get("ipv4_secondaries") or []
+        for entry in entries:
+            try:
+                net = ipaddress.ip_interface(f"{entry['address']}/{entry['netmask']}").network
+            except (KeyError, TypeError, ValueError):
+                continue
+            found.append((str(interface), net))
+        for entry in details.get("ipv6") or []:
+            if entry.get("scope") == "link":
+                continue
+            try:
+                net = ipaddress.ip_interface(f"{entry['address']}/{entry['prefix']}").network
+            except (KeyError, TypeError, ValueError):
+                continue
+            found.append((str(interface), net))
+    return found
+
+
+def host_addresses(facts: dict[str, Any]) -> set[str]:
+    return {
+        str(ipaddress.ip_address(a))
+        for a in (facts.get("all_ipv4_addresses") or []) + (facts.get("all_ipv6_addresses") or [])
+    }
+
+
+def suggest_node_name(name: str) -> str:
+    suggestion = re.sub(r"[^a-z0-9.-]+", "-", name.lower())
+    suggestion = ".".join(label.strip("-") for label in suggestion.split(".") if label.strip("-"))
+    return suggestion[:253] or "node-1"
+
+
+def _overlaps(net: Any, other: Any) -> bool:
+    return net.version == other.version and net.overlaps(other)
+
+
+# --- the checks ----------------------------------------------------------------------------
+class _Checker:
+    def __init__(self, data: dict[str, Any], resolver: Resolver) -> None:
+        if not isinstance(data, dict):
+            raise AnsibleFilterError("cluster_problems expects a dict with groups, cluster and hosts")
+        self.report = _Report()
+        self.resolves = resolver
+        groups = data.get("groups") or {}
+        self.group = {
+            key: groups.get(key) or {"name": key, "variable": "", "hosts": []}
+            for key in ("loadbalancer", "control_plane", "workers")
+        }
+        for key, default_var in (
+            ("loadbalancer", "kubeha_loadbalancer_group"),
+            ("control_plane", "kubeha_control_plane_group"),
+            ("workers", "kubeha_worker_group"),
+        ):
+            self.group[key].setdefault("name", key)
+            self.group[key]["variable"] = self.group[key].get("variable") or default_var
+            self.group[key]["hosts"] = [str(h) for h in self.group[key].get("hosts") or []]
+        self.lbs = self.group["loadbalancer"]["hosts"]
+        self.cps = self.group["control_plane"]["hosts"]
+        self.workers = self.group["workers"]["hosts"]
+        self.hosts: dict[str, dict[str, Any]] = {
+            str(h["host"]): h for h in data.get("hosts") or [] if isinstance(h, dict) and "host" in h
+        }
+        self.cluster = dict(data.get("cluster") or self._cluster_view())
+        # No host answered and no cluster given: only the groups can be checked.
+        self.have_cluster = bool(self.cluster)
+        self.cluster.update(data.get("cni") or {})
+        # What the user set (empty: no external endpoint), then what the playbook would use.
+        endpoint = str(self.cluster.get("control_plane_endpoint") or "").strip()
+        self.endpoint_given = bool(self.cluster.get("control_plane_endpoint_given", endpoint))
+        if not endpoint:
+            self.cluster["control_plane_endpoint"] = self._default_endpoint()
+        self.nodes = list(dict.fromkeys(self.cps + self.workers))
+        self.everyone = list(dict.fromkeys(self.lbs + self.cps + self.workers))
+        self.pod_net = None
+        self.service_net = None
+        self.version = None
+
+    def _cluster_view(self) -> dict[str, Any]:
+        """The cluster-wide variables as the init host sees them (the playbook reads them there)."""
+        views = {h: info["cluster"] for h, info in self.hosts.items() if isinstance(info.get("cluster"), dict)}
+        first = next((views[h] for h in self.cps if h in views), next(iter(views.values()), {}))
+        return dict(views.get(str(first.get("init_host") or ""), first))
+
+    def _default_endpoint(self) -> str:
+        """The contract's default: the keepalived VIP, else the first LB host's address; the API port."""
+        if not self.lbs:
+            return ""
+        info = self.hosts.get(self.lbs[0]) or {}
+        lb = info.get("lb") or {}
+        address = str(lb.get("keepalived_vip") if lb.get("keepalived_enabled") else info.get("node_address") or "")
+        if not address:
+            return ""
+        port = self.cluster.get("api_port") or 6443
+        return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
+
+    def g(self, key: str) -> str:
+        return self.group[key]["name"]
+
+    def run(self) -> list[Problem]:
+        self.unanswered()
+        self.topology()
+        if not self.have_cluster:
+            return self.report.sorted()
+        self.consistency()
+        self.kubernetes_version()
+        self.networks()
+        self.endpoint()
+        self.nodes_identity()
+        self.systems()
+        self.installed_versions()
+        self.keepalived()
+        self.cni()
+        self.kubeadm_overrides()
+        return self.report.sorted()
+
+    # hosts that gave no facts (unreachable, failed): every host check below skips them
+    def unanswered(self) -> None:
+        missing = [h for h in self.everyone if h not in self.hosts]
+        if missing:
+            self.report.error(
+                missing,
+                "ansible_host",
+                "gave no facts, so it could not be validated (unreachable or failed above).",
+                "make the host reachable (check ansible_host, ansible_user and the connection) and re-run.",
+            )
+
+    def topology(self) -> None:
+        cp_var, n = self.group["control_plane"]["variable"], len(self.cps)
+        require_ha = bool(self.cluster.get("require_ha", True))
+        if n == 0:
+            self.report.error(
+                ALL,
+                cp_var,
+                f"no hosts in the control-plane group '{self.g('control_plane')}'.",
+                f"add three control-plane hosts to the group '{self.g('control_plane')}', "
+                f"or set {cp_var} to the group that holds them.",
+            )
+        elif n < 2 and require_ha:
+            self.report.error(
+                self.cps,
+                cp_var,
+                f"an HA cluster needs at least two control planes; the group '{self.g('control_plane')}' has {n}.",
+                f"add control planes to '{self.g('control_plane')}' (three for etcd fault tolerance), "
+                "or set kubeha_require_ha: false for a single control plane.",
+            )
+        if n and (n < 3 or n % 2 == 0):
+            tolerated = (n - 1) // 2
+            self.report.warning(
+                self.cps,
+                cp_var,
+                f"{n} control plane(s): stacked etcd needs {n // 2 + 1} members up and tolerates "
+                f"{tolerated} failure(s); {n + 1 if n % 2 == 0 else 3} would tolerate more.",
+                f"use an odd number of control planes, at least three (3 or 5), in '{self.g('control_plane')}'.",
+            )
+        if not self.lbs and not self.endpoint_given:
+            self.report.error(
+                ALL,
+                "kubeha_control_plane_endpoint",
+                f"no load balancer host in the group '{self.g('loadbalancer')}' and no external endpoint.",
+                f"add an haproxy host to '{self.g('loadbalancer')}' ({self.group['loadbalancer']['variable']}), "
+                "or set kubeha_control_plane_endpoint to an existing load balancer's host:port.",
+            )
+        both = [h for h in self.cps if h in self.workers]
+        if both:
+            self.report.error(
+                both,
+                self.group["workers"]["variable"],
+                f"in both '{self.g('control_plane')}' and '{self.g('workers')}': a node joins either as a "
+                "control plane or as a worker, not both.",
+                f"remove it from '{self.g('workers')}' "
+                "(to run workloads on control planes, remove their taint instead).",
+            )
+        port = int(self.cluster.get("api_port") or 6443)
+        for host in [h for h in self.lbs if h in self.cps]:
+            frontend = int(((self.hosts.get(host) or {}).get("lb") or {}).get("frontend_port") or port)
+            if frontend == port:
+                self.report.error(
+                    host,
+                    self.group["loadbalancer"]["variable"],
+                    f"in both '{self.g('loadbalancer')}' and '{self.g('control_plane')}': haproxy's frontend and "
+                    f"the API server would both listen on port {port}.",
+                    f"use load balancer hosts that are not control planes in '{self.g('loadbalancer')}'.",
+                )
+        init_host = str(self.cluster.get("init_host") or "")
+        if init_host and self.cps and init_host not in self.cps:
+            self.report.error(
+                ALL,
+                "kubeha_init_host",
+                f"'{init_host}' is not in the control-plane group '{self.g('control_plane')}'.",
+                f"set kubeha_init_host to one of {', '.join(self.cps)} (or leave it unset for the first one).",
+            )
+
+    def consistency(self) -> None:
+        keys = (
+            "kubernetes_version",
+            "control_plane_endpoint",
+            "pod_network_cidr",
+            "service_cidr",
+            "api_port",
+            "cluster_name",
+        )
+        for key in keys:
+            seen: dict[str, list[str]] = defaultdict(list)
+            for host in self.nodes:
+                view = (self.hosts.get(host) or {}).get("cluster")
+                if isinstance(view, dict) and key in view:
+                    seen[str(view[key])].append(host)
+            if len(seen) > 1:
+                detail = "; ".join(f"{value or '(empty)'} on {', '.join(hosts)}" for value, hosts in seen.items())
+                self.report.error(
+                    list(dict.fromkeys(h for hosts in seen.values() for h in hosts)),
+                    f"kubeha_{key}",
+                    f"differs between hosts ({detail}).",
+                    f"set kubeha_{key} once for the whole cluster (group_vars/all or extra vars), not per host.",
+                )
+
+    def kubernetes_version(self) -> None:
+        raw = str(self.cluster.get("kubernetes_version") or "")
+        version = _version(raw)
+        if version is None or raw.startswith("v") or not re.match(r"^\d+\.\d+\.\d+$", raw):
+            self.report.error(
+                ALL,
+                "kubeha_kubernetes_version",
+                f"'{raw}' is not a full x.y.z Kubernetes version.",
+                "set kubeha_kubernetes_version to a release such as 1.33.4 (no leading v).",
+            )
+            self.version = version
+            return
+        self.version = version
+        if version[0] != 1 or version[1] not in SUPPORTED_KUBERNETES_MINORS:
+            low, high = SUPPORTED_KUBERNETES_MINORS[0], SUPPORTED_KUBERNETES_MINORS[-1]
+            self.report.error(
+                ALL,
+                "kubeha_kubernetes_version",
+                f"{raw} is not a supported Kubernetes version (supported: 1.{low} to 1.{high}).",
+                f"set kubeha_kubernetes_version to a 1.{low}.x to 1.{high}.x release.",
+            )
+
+    def networks(self) -> None:
+        for key, var in (("pod_network_cidr", "kubeha_pod_network_cidr"), ("service_cidr", "kubeha_service_cidr")):
+            raw = str(self.cluster.get(key) or "")
+            net = _network(raw)
+            if net is None:
+                try:
+                    hint = f" (did you mean {ipaddress.ip_network(raw, strict=False)}?)"
+                except ValueError:
+                    hint = ""
+                self.report.error(
+                    ALL,
+                    var,
+                    f"'{raw}' is not a valid network in CIDR notation{hint}.",
+                    f"set {var} to a network address with its prefix, e.g. "
+                    f"{'10.244.0.0/16' if key == 'pod_network_cidr' else '10.96.0.0/12'}.",
+                )
+            setattr(self, "pod_net" if key == "pod_network_cidr" else "service_net", net)
+        if self.pod_net and self.service_net and _overlaps(self.pod_net, self.service_net):
+            self.report.error(
+                ALL,
+                "kubeha_pod_network_cidr",
+                f"the pod network {self.pod_net} overlaps the service network {self.service_net} "
+                "(kubeha_service_cidr).",
+                f"choose disjoint networks, e.g. kubeha_pod_network_cidr: {self._free_pod_cidr()}.",
+            )
+        for host in self.everyone:
+            facts = (self.hosts.get(host) or {}).get("facts") or {}
+            for interface, net in host_networks(facts):
+                for key, var, cidr in (
+                    ("pod", "kubeha_pod_network_cidr", self.pod_net),
+                    ("service", "kubeha_service_cidr", self.service_net),
+                ):
+                    if cidr is not None and _overlaps(cidr, net):
+                        fix = (
+                            "choose a pod network outside the hosts' networks, "
+                            f"e.g. kubeha_pod_network_cidr: {self._free_pod_cidr()}."
+                            if key == "pod"
+                            else "choose a service network outside the hosts' networks."
+                        )
+                        self.report.error(
+                            host,
+                            var,
+                            f"the {key} network {cidr} overlaps the host's own network {net} on {interface}.",
+                            fix,
+                        )
+
+    def _free_pod_cidr(self) -> str:
+        taken = [self.service_net] if self.service_net else []
+        for host in self.everyone:
+            taken += [net for _interface, net in host_networks((self.hosts.get(host) or {}).get("facts") or {})]
+        for candidate in POD_CIDR_CANDIDATES:
+            net = ipaddress.ip_network(candidate)
+            if not any(_overlaps(net, other) for other in taken):
+                return candidate
+        return "a /16 used nowhere on your network"
+
+    def _lb_addresses(self) -> dict[str, str]:
+        """Addresses that are the load balancers': their node addresses and keepalived VIPs."""
+        found = {}
+        for host in self.lbs:
+            info = self.hosts.get(host) or {}
+            if info.get("node_address"):
+                found[str(info["node_address"])] = host
+            lb = info.get("lb") or {}
+            if lb.get("keepalived_enabled") and lb.get("keepalived_vip"):
+                found[str(lb["keepalived_vip"])] = "keepalived VIP"
+        return found
+
+    def endpoint(self) -> None:
+        raw = str(self.cluster.get("control_plane_endpoint") or "").strip()
+        if not raw:
+            return
+        parsed = split_endpoint(raw)
+        var = "kubeha_control_plane_endpoint"
+        if parsed is None:
+            self.report.error(
+                ALL,
+                var,
+                f"'{raw}' is not a valid host:port (a DNS name or IP address, [brackets] around IPv6, port 1-65535).",
+                "set kubeha_control_plane_endpoint to e.g. 'lb.example.com:6443' or '192.0.2.10:6443'.",
+            )
+            return
+        host, port = parsed
+        if _address(host) is None and not self.resolves(host):
+            self.report.error(
+                ALL,
+                var,
+                f"the endpoint's host '{host}' does not resolve on the controller.",
+                f"add '{host}' to DNS (or /etc/hosts on every node and the controller), "
+                "or use the load balancer's IP address.",
+            )
+        lb_addresses = self._lb_addresses()
+        if host in lb_addresses:
+            for lb_host in self.lbs:
+                frontend = int(((self.hosts.get(lb_host) or {}).get("lb") or {}).get("frontend_port") or 6443)
+                if frontend != port:
+                    self.report.error(
+                        lb_host,
+                        "kubeha_control_plane_endpoint",
+                        f"haproxy on this host listens on port {frontend} (kubeha_api_port) but the endpoint "
+                        f"{raw} uses port {port}.",
+                        f"use port {frontend} in kubeha_control_plane_endpoint (or change kubeha_api_port).",
+                    )
+
+    def nodes_identity(self) -> None:
+        names: dict[str, list[str]] = defaultdict(list)
+        for host in self.nodes:
+            info = self.hosts.get(host)
+            if info is None:
+                continue
+            name = str(info.get("node_name") or "")
+            names[name].append(host)
+            if len(name) > 253 or not RFC1123_SUBDOMAIN.match(name):
+                self.report.error(
+                    host,
+                    "kubeha_node_name",
+                    f"'{name}' is not a valid Kubernetes node name (RFC 1123: lowercase letters, digits, '-' and '.', "
+                    "starting and ending with a letter or digit, at most 253 characters).",
+                    f"set kubeha_node_name for {host}, e.g. kubeha_node_name: {suggest_node_name(name or host)}.",
+                )
+        for name, hosts in names.items():
+            if len(hosts) > 1:
+                self.report.error(
+                    hosts,
+                    "kubeha_node_name",
+                    f"the node name '{name}' is used by {len(hosts)} hosts; "
+                    "the later ones would replace the first's Node.",
+                    "give each host its own kubeha_node_name (the default is its inventory hostname).",
+                )
+        addresses: dict[str, list[str]] = defaultdict(list)
+        for host in self.everyone:
+            info = self.hosts.get(host)
+            if info is None or not info.get("node_address"):
+                continue
+            raw = str(info["node_address"])
+            address = _address(raw)
+            if host in self.nodes and address is None:
+                self.report.error(
+                    host,
+                    "kubeha_node_address",
+                    f"'{raw}' is not an IP address; the API server and kubelet advertise an IP.",
+                    f"set kubeha_node_address for {host} to its IP address on the cluster network.",
+                )
+                continue
+            key = str(address) if address is not None else raw
+            addresses[key].append(host)
+            own = host_addresses(info.get("facts") or {})
+            if address is not None and own and key not in own:
+                self.report.error(
+                    host,
+                    "kubeha_node_address",
+                    f"{key} is not an address of this host (it has {', '.join(sorted(own))}).",
+                    f"set kubeha_node_address for {host} to one of its own addresses.",
+                )
+        for address, hosts in addresses.items():
+            if len(hosts) > 1:
+                self.report.error(
+                    hosts,
+                    "kubeha_node_address",
+                    f"the address {address} is given to {len(hosts)} hosts.",
+                    "give each host its own kubeha_node_address (the default is its ansible_host).",
+                )
+
+    def systems(self) -> None:
+        for host in self.everyone:
+            facts = (self.hosts.get(host) or {}).get("facts") or {}
+            if not facts:
+                continue
+            distribution = str(facts.get("distribution") or "unknown")
+            version = str(facts.get("distribution_version") or "")
+            supported = SUPPORTED_SYSTEMS.get(distribution, ())
+            if not any(version == v or version.startswith(f"{v}.") for v in supported):
+                listed = "; ".join(f"{name} {', '.join(versions)}" for name, versions in SUPPORTED_SYSTEMS.items())
+                self.report.error(
+                    host,
+                    "ansible_facts.distribution",
+                    f"{distribution} {version or '(unknown version)'} is not a supported operating system.",
+                    f"run this host on a supported system ({listed}).",
+                )
+
+    def installed_versions(self) -> None:
+        if self.version is None:
+            return
+        want = self.version
+        for host in self.nodes:
+            info = self.hosts.get(host)
+            if info is None:
+                continue
+            kubeadm = _installed(info.get("kubeadm_version"))
+            kubelet = _installed(info.get("kubelet_version"))
+            source = str(info.get("prerequisites_source") or "packages")
+            if kubeadm is None and source == "preinstalled":
+                self.report.error(
+                    host,
+                    "prerequisites_source",
+                    "is 'preinstalled' but kubeadm is not installed on this host.",
+                    f"install kubeadm, kubelet and kubectl {_dotted(want)} in the host's image, "
+                    "or set prerequisites_source: packages.",
+                )
+            if kubeadm is not None and kubeadm != want:
+                self.report.error(
+                    host,
+                    "kubeha_kubernetes_version",
+                    f"{_dotted(want)} is requested but kubeadm {_dotted(kubeadm)} is installed.",
+                    f"set kubeha_kubernetes_version: {_dotted(kubeadm)}, or upgrade the cluster with kubeadm upgrade "
+                    "before changing the version here.",
+                )
+            if kubelet is None:
+                continue
+            if kubelet[:2] > want[:2] or want[1] - kubelet[1] > KUBELET_MAX_MINOR_SKEW or kubelet[0] != want[0]:
+                self.report.error(
+                    host,
+                    "kubeha_kubernetes_version",
+                    f"the installed kubelet {_dotted(kubelet)} is outside the supported skew of {_dotted(want)} "
+                    f"(never newer, at most {KUBELET_MAX_MINOR_SKEW} minors older).",
+                    f"install kubelet {_dotted(want)} on this host, "
+                    "or request a version the installed kubelet supports.",
+                )
+            elif kubelet != want:
+                self.report.warning(
+                    host,
+                    "kubeha_kubernetes_version",
+                    f"the installed kubelet {_dotted(kubelet)} differs from the requested {_dotted(want)}.",
+                    f"upgrade the kubelet to {_dotted(want)} after the control plane.",
+                )
+
+    def keepalived(self) -> None:
+        for host in self.lbs:
+            info = self.hosts.get(host)
+            if info is None:
+                continue
+            lb = info.get("lb") or {}
+            if not lb.get("keepalived_enabled"):
+                continue
+            raw = str(lb.get("keepalived_vip") or "")
+            vip = _address(raw)
+            if vip is None:
+                self.report.error(
+                    host,
+                    "loadbalancer_keepalived_vip",
+                    f"keepalived is enabled but the VIP '{raw}' is not an IP address.",
+                    "set loadbalancer_keepalived_vip to a free address in the load balancers' subnet.",
+                )
+            else:
+                networks = [net for _interface, net in host_networks(info.get("facts") or {})]
+                if networks and not any(vip in net for net in networks):
+                    self.report.error(
+                        host,
+                        "loadbalancer_keepalived_vip",
+                        f"the VIP {vip} is outside this host's subnets ({', '.join(str(n) for n in networks)}); "
+                        "VRRP only moves an address within one subnet.",
+                        "set loadbalancer_keepalived_vip to a free address in the load balancers' common subnet.",
+                    )
+                owners = [h for h in self.everyone if str((self.hosts.get(h) or {}).get("node_address")) == str(vip)]
+                if owners:
+                    self.report.error(
+                        owners,
+                        "loadbalancer_keepalived_vip",
+                        f"the VIP {vip} is already the address of {', '.join(owners)}.",
+                        "set loadbalancer_keepalived_vip to an address no host uses.",
+                    )
+            length = int(lb.get("keepalived_password_length") or 0)
+            if length == 0:
+                self.report.error(
+                    host,
+                    "loadbalancer_keepalived_password",
+                    "keepalived is enabled without a VRRP password.",
+                    "set loadbalancer_keepalived_password (1 to 8 characters), preferably from a vault.",
+                )
+            elif length > VRRP_PASSWORD_MAX:
+                self.report.error(
+                    host,
+                    "loadbalancer_keepalived_password",
+                    f"the VRRP password is {length} characters; keepalived uses only the first {VRRP_PASSWORD_MAX}.",
+                    "set loadbalancer_keepalived_password to 1 to 8 characters.",
+                )
+            members = [str(h) for h in lb.get("keepalived_hosts") or []]
+            if members and host not in members:
+                self.report.error(
+                    host,
+                    "loadbalancer_keepalived_hosts",
+                    "keepalived is enabled on this host but it is not in loadbalancer_keepalived_hosts "
+                    f"({', '.join(members)}).",
+                    "list every load balancer host in loadbalancer_keepalived_hosts "
+                    "(or leave it empty for the whole group).",
+                )
+
+    def cni(self) -> None:
+        """The cni role applies only manifests whose sha256 it knows: user-given or pinned for the version."""
+        if "cni_version" not in self.cluster or self.cluster.get("cni_test_manifests"):
+            return
+        version = str(self.cluster.get("cni_version") or "")
+        given = self.cluster.get("cni_checksums") or {}
+        pinned = (self.cluster.get("cni_pinned_checksums") or {}).get(version) or {}
+        sums = given if isinstance(given, dict) and given else pinned
+        manifests = [
+            str(m) for m in self.cluster.get("cni_manifests") or ["operator-crds.yaml", "tigera-operator.yaml"]
+        ]
+        missing = [m for m in manifests if not re.match(r"^[0-9a-f]{64}$", str(sums.get(m, "")))]
+        if missing:
+            self.report.error(
+                ALL,
+                "cni_calico_version",
+                f"Calico {version or '(empty)'} has no valid sha256 sum for {', '.join(missing)}, "
+                "so its manifests cannot be verified.",
+                "pin a Calico version whose sums the cni role carries, or give every manifest's sum in "
+                "cni_calico_manifest_checksums ({file name: 64 hex digits}).",
+            )
+
+    def kubeadm_overrides(self) -> None:
+        """The kubeadm_init role's overrides are keyed by kind; they must not contradict the kubeha_ variables."""
+        config = self.cluster.get("kubeadm_config") or {}
+        if not isinstance(config, dict) or not config:
+            return
+        var = "kubeadm_init_config_overrides"
+
+        def at(path: str) -> Any:
+            node: Any = config
+            for key in path.split("."):
+                if not isinstance(node, dict) or key not in node:
+                    return None
+                node = node[key]
+            return node
+
+        init = self.hosts.get(str(self.cluster.get("init_host") or (self.cps[0] if self.cps else ""))) or {}
+        expected = [
+            ("ClusterConfiguration.networking.podSubnet", "pod_network_cidr", "kubeha_pod_network_cidr"),
+            ("ClusterConfiguration.networking.serviceSubnet", "service_cidr", "kubeha_service_cidr"),
+            ("ClusterConfiguration.controlPlaneEndpoint", "control_plane_endpoint", "kubeha_control_plane_endpoint"),
+            ("ClusterConfiguration.kubernetesVersion", "kubernetes_version", "kubeha_kubernetes_version"),
+            ("ClusterConfiguration.clusterName", "cluster_name", "kubeha_cluster_name"),
+            ("InitConfiguration.localAPIEndpoint.bindPort", "api_port", "kubeha_api_port"),
+        ]
+        checks = [(path, at(path), self.cluster.get(key), top) for path, key, top in expected]
+        checks += [
+            (
+                "InitConfiguration.localAPIEndpoint.advertiseAddress",
+                at("InitConfiguration.localAPIEndpoint.advertiseAddress"),
+                init.get("node_address"),
+                "kubeha_node_address",
+            ),
+            (
+                "InitConfiguration.nodeRegistration.name",
+                at("InitConfiguration.nodeRegistration.name"),
+                init.get("node_name"),
+                "kubeha_node_name",
+            ),
+        ]
+        for path, given, wanted, top in checks:
+            if given is None or wanted in (None, ""):
+                continue
+            if str(given).lstrip("v") != str(wanted).lstrip("v"):
+                self.report.error(
+                    ALL,
+                    var,
+                    f"sets {path}: {given}, which contradicts {top}: {wanted}.",
+                    f"drop {path} from {var} and set {top} instead.",
+                )
+
+
+def collect(data: dict[str, Any], resolver: Resolver = _resolves) -> list[Problem]:
+    """Every problem with the inventory and variables, errors first (resolver: name -> resolves?)."""
+    return _Checker(data, resolver).run()
+
+
+def cluster_problems(data: dict[str, Any]) -> list[Problem]:
+    """The filter: every problem with the inventory and variables, errors first."""
+    return collect(data)
+
+
+class FilterModule:
+    def filters(self) -> dict[str, Callable[..., Any]]:
+        return {"cluster_problems": cluster_problems}

@@ -1,0 +1,742 @@
+"""Table-driven tests of the cluster_problems filter: one valid cluster, then one breakage per case."""
+
+from __future__ import annotations
+
+import copy
+import socket
+from typing import Any, Callable
+
+import pytest
+from ansible.errors import AnsibleFilterError
+from ansible_collections.kubeha.kubeadm.plugins.filter import cluster_problems as plugin
+
+SUBNET = "172.28.70"
+
+
+def facts(address: str, distribution: str = "Debian", version: str = "12.7", extra: list[dict] | None = None) -> dict:
+    return {
+        "distribution": distribution,
+        "distribution_version": version,
+        "distribution_major_version": version.split(".", maxsplit=1)[0],
+        "os_family": "Debian",
+        "interfaces": ["lo", "eth0", "tunl0"] + [x["name"] for x in extra or []],
+        "lo": {"ipv4": {"address": "127.0.0.1", "netmask": "255.0.0.0"}},
+        "eth0": {"ipv4": {"address": address, "netmask": "255.255.255.0"}},
+        # Calico's tunnel on a converged node: inside the pod network, never counted as the node's.
+        "tunl0": {"ipv4": {"address": "192.168.12.1", "netmask": "255.255.255.255"}},
+        **{x["name"]: {"ipv4": x["ipv4"]} for x in extra or []},
+        "all_ipv4_addresses": [address, "192.168.12.1"] + [x["ipv4"]["address"] for x in extra or []],
+        "all_ipv6_addresses": [],
+    }
+
+
+CLUSTER = {
+    "kubernetes_version": "1.33.4",
+    "control_plane_endpoint": f"{SUBNET}.100:6443",
+    "api_port": 6443,
+    "pod_network_cidr": "192.168.0.0/16",
+    "service_cidr": "10.96.0.0/12",
+    "cluster_name": "kubernetes",
+    "init_host": "cp1",
+    "require_ha": True,
+    "cni_version": "v3.30.4",
+    "cni_manifests": ["operator-crds.yaml", "tigera-operator.yaml"],
+    "cni_checksums": {},
+    "cni_pinned_checksums": {"v3.30.4": {"operator-crds.yaml": "a" * 64, "tigera-operator.yaml": "b" * 64}},
+    "cni_test_manifests": False,
+    "kubeadm_config": {},
+}
+
+
+def host(name: str, octet: int, lb: bool = False) -> dict:
+    info: dict[str, Any] = {
+        "host": name,
+        "node_name": name,
+        "node_address": f"{SUBNET}.{octet}",
+        "facts": facts(f"{SUBNET}.{octet}"),
+        "kubeadm_version": "" if lb else "v1.33.4",
+        "kubelet_version": "" if lb else "Kubernetes v1.33.4",
+        "prerequisites_source": "packages",
+        "cluster": {k: CLUSTER[k] for k in ("kubernetes_version", "pod_network_cidr", "service_cidr")},
+        "lb": {},
+    }
+    if lb:
+        info["lb"] = {
+            "frontend_port": 6443,
+            "keepalived_enabled": True,
+            "keepalived_vip": f"{SUBNET}.100",
+            "keepalived_hosts": ["lb1", "lb2"],
+            "keepalived_password_length": 8,
+        }
+    return info
+
+
+def valid() -> dict:
+    return {
+        "groups": {
+            "loadbalancer": {"name": "loadbalancer", "variable": "kubeha_loadbalancer_group", "hosts": ["lb1", "lb2"]},
+            "control_plane": {
+                "name": "control_plane",
+                "variable": "kubeha_control_plane_group",
+                "hosts": ["cp1", "cp2", "cp3"],
+            },
+            "workers": {"name": "workers", "variable": "kubeha_worker_group", "hosts": ["w1"]},
+        },
+        "cluster": copy.deepcopy(CLUSTER),
+        "hosts": [
+            host("lb1", 11, lb=True),
+            host("lb2", 12, lb=True),
+            host("cp1", 21),
+            host("cp2", 22),
+            host("cp3", 23),
+            host("w1", 31),
+        ],
+    }
+
+
+def by_host(data: dict, name: str) -> dict:
+    return next(h for h in data["hosts"] if h["host"] == name)
+
+
+def never_resolves(name: str) -> bool:
+    return False
+
+
+def run(data: dict, resolver: Callable[[str], bool] = never_resolves) -> list[dict]:
+    return plugin.collect(data, resolver)
+
+
+def test_a_valid_cluster_has_no_problem() -> None:
+    assert run(valid()) == []
+
+
+def test_the_filter_is_registered() -> None:
+    assert plugin.FilterModule().filters()["cluster_problems"] is plugin.cluster_problems
+
+
+def test_input_must_be_a_dict() -> None:
+    with pytest.raises(AnsibleFilterError):
+        plugin.collect(["not", "a", "dict"])  # type: ignore[arg-type]
+
+
+def set_cluster(key: str, value: Any) -> Callable[[dict], None]:
+    def change(data: dict) -> None:
+        data["cluster"][key] = value
+
+    return change
+
+
+def set_host(name: str, key: str, value: Any) -> Callable[[dict], None]:
+    def change(data: dict) -> None:
+        by_host(data, name)[key] = value
+
+    return change
+
+
+def set_lb(key: str, value: Any, hosts: tuple[str, ...] = ("lb1", "lb2")) -> Callable[[dict], None]:
+    def change(data: dict) -> None:
+        for name in hosts:
+            by_host(data, name)["lb"][key] = value
+
+    return change
+
+
+def set_group(key: str, hosts: list[str]) -> Callable[[dict], None]:
+    def change(data: dict) -> None:
+        data["groups"][key]["hosts"] = hosts
+
+    return change
+
+
+def chain(*changes: Callable[[dict], None]) -> Callable[[dict], None]:
+    def change(data: dict) -> None:
+        for one in changes:
+            one(data)
+
+    return change
+
+
+def remove_host(name: str) -> Callable[[dict], None]:
+    def change(data: dict) -> None:
+        data["hosts"] = [h for h in data["hosts"] if h["host"] != name]
+
+    return change
+
+
+def set_facts(name: str, **kwargs: Any) -> Callable[[dict], None]:
+    def change(data: dict) -> None:
+        info = by_host(data, name)
+        info["facts"] = facts(info["node_address"], **kwargs)
+
+    return change
+
+
+# (id, change, severity, host, variable, words in the message or fix)
+CASES = [
+    (
+        "one-control-plane-for-ha",
+        set_group("control_plane", ["cp1"]),
+        "error",
+        "cp1",
+        "kubeha_control_plane_group",
+        "at least two",
+    ),
+    ("no-control-plane", set_group("control_plane", []), "error", "all", "kubeha_control_plane_group", "no hosts"),
+    (
+        "two-control-planes",
+        set_group("control_plane", ["cp1", "cp2"]),
+        "warning",
+        "cp1, cp2",
+        "kubeha_control_plane_group",
+        "tolerates 0",
+    ),
+    (
+        "four-control-planes",
+        chain(set_group("control_plane", ["cp1", "cp2", "cp3", "w1"]), set_group("workers", [])),
+        "warning",
+        "cp1, cp2, cp3, w1",
+        "kubeha_control_plane_group",
+        "odd number",
+    ),
+    (
+        "single-control-plane-without-ha",
+        chain(set_group("control_plane", ["cp1"]), set_cluster("require_ha", False)),
+        "warning",
+        "cp1",
+        "kubeha_control_plane_group",
+        "tolerates 0",
+    ),
+    (
+        "no-lb-no-endpoint",
+        chain(set_group("loadbalancer", []), set_cluster("control_plane_endpoint", "")),
+        "error",
+        "all",
+        "kubeha_control_plane_endpoint",
+        "no load balancer host",
+    ),
+    (
+        "endpoint-no-port",
+        set_cluster("control_plane_endpoint", "172.28.70.100"),
+        "error",
+        "all",
+        "kubeha_control_plane_endpoint",
+        "host:port",
+    ),
+    (
+        "endpoint-bad-port",
+        set_cluster("control_plane_endpoint", "lb.example.com:99999"),
+        "error",
+        "all",
+        "kubeha_control_plane_endpoint",
+        "host:port",
+    ),
+    (
+        "endpoint-bad-host",
+        set_cluster("control_plane_endpoint", "lb_1!:6443"),
+        "error",
+        "all",
+        "kubeha_control_plane_endpoint",
+        "host:port",
+    ),
+    (
+        "endpoint-unresolvable",
+        set_cluster("control_plane_endpoint", "api.kubeha.invalid:6443"),
+        "error",
+        "all",
+        "kubeha_control_plane_endpoint",
+        "does not resolve",
+    ),
+    (
+        "endpoint-port-not-lb-port",
+        set_cluster("control_plane_endpoint", "172.28.70.100:8443"),
+        "error",
+        "lb1",
+        "kubeha_control_plane_endpoint",
+        "port 8443",
+    ),
+    (
+        "pod-cidr-invalid",
+        set_cluster("pod_network_cidr", "192.168.0.1/16"),
+        "error",
+        "all",
+        "kubeha_pod_network_cidr",
+        "did you mean 192.168.0.0/16",
+    ),
+    (
+        "pod-cidr-garbage",
+        set_cluster("pod_network_cidr", "pods"),
+        "error",
+        "all",
+        "kubeha_pod_network_cidr",
+        "not a valid network",
+    ),
+    (
+        "service-cidr-invalid",
+        set_cluster("service_cidr", "10.96.0.0/33"),
+        "error",
+        "all",
+        "kubeha_service_cidr",
+        "not a valid network",
+    ),
+    (
+        "pod-overlaps-service",
+        set_cluster("pod_network_cidr", "10.96.0.0/16"),
+        "error",
+        "all",
+        "kubeha_pod_network_cidr",
+        "overlaps the service network",
+    ),
+    (
+        "pod-overlaps-node-network",
+        set_cluster("pod_network_cidr", "172.28.0.0/16"),
+        "error",
+        "cp1",
+        "kubeha_pod_network_cidr",
+        "overlaps the host's own network 172.28.70.0/24 on eth0",
+    ),
+    (
+        "service-overlaps-node-network",
+        set_cluster("service_cidr", "172.28.64.0/20"),
+        "error",
+        "w1",
+        "kubeha_service_cidr",
+        "overlaps the host's own network",
+    ),
+    (
+        "duplicate-node-names",
+        set_host("cp2", "node_name", "cp1"),
+        "error",
+        "cp1, cp2",
+        "kubeha_node_name",
+        "used by 2 hosts",
+    ),
+    (
+        "duplicate-addresses",
+        set_host("w1", "node_address", "172.28.70.23"),
+        "error",
+        "cp3, w1",
+        "kubeha_node_address",
+        "given to 2 hosts",
+    ),
+    (
+        "address-not-an-ip",
+        set_host("w1", "node_address", "w1.example.com"),
+        "error",
+        "w1",
+        "kubeha_node_address",
+        "not an IP address",
+    ),
+    (
+        "address-not-the-hosts",
+        set_host("w1", "node_address", "172.28.70.99"),
+        "error",
+        "w1",
+        "kubeha_node_address",
+        "not an address of this host",
+    ),
+    (
+        "control-plane-and-worker",
+        set_group("workers", ["w1", "cp3"]),
+        "error",
+        "cp3",
+        "kubeha_worker_group",
+        "not both",
+    ),
+    (
+        "lb-on-control-plane-same-port",
+        set_group("loadbalancer", ["lb1", "lb2", "cp1"]),
+        "error",
+        "cp1",
+        "kubeha_loadbalancer_group",
+        "both listen on port 6443",
+    ),
+    (
+        "node-name-uppercase",
+        set_host("cp2", "node_name", "CP_2"),
+        "error",
+        "cp2",
+        "kubeha_node_name",
+        "kubeha_node_name: cp-2",
+    ),
+    ("node-name-too-long", set_host("w1", "node_name", "a" * 254), "error", "w1", "kubeha_node_name", "RFC 1123"),
+    (
+        "version-not-xyz",
+        set_cluster("kubernetes_version", "v1.33"),
+        "error",
+        "all",
+        "kubeha_kubernetes_version",
+        "not a full x.y.z",
+    ),
+    (
+        "version-unsupported",
+        set_cluster("kubernetes_version", "1.27.16"),
+        "error",
+        "all",
+        "kubeha_kubernetes_version",
+        "not a supported",
+    ),
+    (
+        "kubeadm-skew",
+        set_host("cp2", "kubeadm_version", "v1.32.9"),
+        "error",
+        "cp2",
+        "kubeha_kubernetes_version",
+        "kubeadm 1.32.9 is installed",
+    ),
+    (
+        "kubelet-newer",
+        set_host("w1", "kubelet_version", "Kubernetes v1.34.1"),
+        "error",
+        "w1",
+        "kubeha_kubernetes_version",
+        "outside the supported skew",
+    ),
+    (
+        "kubelet-too-old",
+        set_host("w1", "kubelet_version", "Kubernetes v1.29.0"),
+        "error",
+        "w1",
+        "kubeha_kubernetes_version",
+        "outside the supported skew",
+    ),
+    (
+        "kubelet-older-within-skew",
+        set_host("w1", "kubelet_version", "Kubernetes v1.31.0"),
+        "warning",
+        "w1",
+        "kubeha_kubernetes_version",
+        "differs",
+    ),
+    (
+        "preinstalled-without-kubeadm",
+        chain(set_host("w1", "prerequisites_source", "preinstalled"), set_host("w1", "kubeadm_version", "")),
+        "error",
+        "w1",
+        "prerequisites_source",
+        "kubeadm is not installed",
+    ),
+    (
+        "unsupported-os",
+        set_facts("w1", distribution="Alpine", version="3.20.0"),
+        "error",
+        "w1",
+        "ansible_facts.distribution",
+        "Alpine 3.20.0",
+    ),
+    (
+        "unsupported-os-version",
+        set_facts("cp1", distribution="Ubuntu", version="20.04"),
+        "error",
+        "cp1",
+        "ansible_facts.distribution",
+        "Ubuntu 20.04",
+    ),
+    (
+        "vip-outside-subnet",
+        set_lb("keepalived_vip", "172.28.71.100"),
+        "error",
+        "lb1",
+        "loadbalancer_keepalived_vip",
+        "outside this host's subnets",
+    ),
+    ("vip-not-an-ip", set_lb("keepalived_vip", ""), "error", "lb2", "loadbalancer_keepalived_vip", "not an IP address"),
+    (
+        "vip-is-a-node-address",
+        set_lb("keepalived_vip", "172.28.70.21", ("lb1",)),
+        "error",
+        "cp1",
+        "loadbalancer_keepalived_vip",
+        "already the address",
+    ),
+    (
+        "vip-without-password",
+        set_lb("keepalived_password_length", 0, ("lb2",)),
+        "error",
+        "lb2",
+        "loadbalancer_keepalived_password",
+        "without a VRRP password",
+    ),
+    (
+        "vrrp-password-too-long",
+        set_lb("keepalived_password_length", 12, ("lb1",)),
+        "error",
+        "lb1",
+        "loadbalancer_keepalived_password",
+        "12 characters",
+    ),
+    (
+        "lb-not-in-vrrp-group",
+        set_lb("keepalived_hosts", ["lb1"], ("lb2",)),
+        "error",
+        "lb2",
+        "loadbalancer_keepalived_hosts",
+        "not in",
+    ),
+    (
+        "cni-version-without-sums",
+        set_cluster("cni_version", "v3.31.0"),
+        "error",
+        "all",
+        "cni_calico_version",
+        "no valid sha256",
+    ),
+    (
+        "cni-malformed-sums",
+        set_cluster("cni_checksums", {"operator-crds.yaml": "x"}),
+        "error",
+        "all",
+        "cni_calico_version",
+        "operator-crds.yaml, tigera-operator.yaml",
+    ),
+    (
+        "kubeadm-config-pod-subnet",
+        set_cluster("kubeadm_config", {"ClusterConfiguration": {"networking": {"podSubnet": "10.244.0.0/16"}}}),
+        "error",
+        "all",
+        "kubeadm_init_config_overrides",
+        "contradicts kubeha_pod_network_cidr",
+    ),
+    (
+        "kubeadm-config-endpoint",
+        set_cluster("kubeadm_config", {"ClusterConfiguration": {"controlPlaneEndpoint": "other:6443"}}),
+        "error",
+        "all",
+        "kubeadm_init_config_overrides",
+        "controlPlaneEndpoint",
+    ),
+    (
+        "kubeadm-config-version",
+        set_cluster("kubeadm_config", {"ClusterConfiguration": {"kubernetesVersion": "v1.32.0"}}),
+        "error",
+        "all",
+        "kubeadm_init_config_overrides",
+        "kubernetesVersion",
+    ),
+    (
+        "kubeadm-config-bind-port",
+        set_cluster("kubeadm_config", {"InitConfiguration": {"localAPIEndpoint": {"bindPort": 7443}}}),
+        "error",
+        "all",
+        "kubeadm_init_config_overrides",
+        "bindPort",
+    ),
+    (
+        "kubeadm-config-node-name",
+        set_cluster("kubeadm_config", {"InitConfiguration": {"nodeRegistration": {"name": "other"}}}),
+        "error",
+        "all",
+        "kubeadm_init_config_overrides",
+        "contradicts kubeha_node_name: cp1",
+    ),
+    (
+        "kubeadm-config-advertise-address",
+        set_cluster(
+            "kubeadm_config", {"InitConfiguration": {"localAPIEndpoint": {"advertiseAddress": "172.28.70.99"}}}
+        ),
+        "error",
+        "all",
+        "kubeadm_init_config_overrides",
+        "contradicts kubeha_node_address: 172.28.70.21",
+    ),
+    (
+        "init-host-not-control-plane",
+        set_cluster("init_host", "w1"),
+        "error",
+        "all",
+        "kubeha_init_host",
+        "not in the control-plane group",
+    ),
+    ("unreachable-host", remove_host("cp3"), "error", "cp3", "ansible_host", "gave no facts"),
+    (
+        "per-host-version",
+        lambda data: by_host(data, "w1")["cluster"].update(kubernetes_version="1.32.1"),
+        "error",
+        "cp1, cp2, cp3, w1",
+        "kubeha_kubernetes_version",
+        "differs between hosts",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("change", "severity", "host_", "variable", "words"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
+)
+def test_each_problem_is_reported(
+    change: Callable[[dict], None], severity: str, host_: str, variable: str, words: str
+) -> None:
+    data = valid()
+    change(data)
+    problems = run(data)
+    matching = [
+        p
+        for p in problems
+        if p["severity"] == severity and p["host"] == host_ and p["variable"] == variable and words in p["line"]
+    ]
+    assert matching, "\n".join(p["line"] for p in problems) or "no problem reported"
+    problem = matching[0]
+    assert problem["fix"], problem
+    assert problem["line"] == f"{severity.upper()} [{host_}] {variable}: {problem['message']} Fix: {problem['fix']}"
+
+
+def test_errors_come_before_warnings() -> None:
+    data = valid()
+    data["groups"]["control_plane"]["hosts"] = ["cp1", "cp2"]
+    data["cluster"]["kubernetes_version"] = "1.20.0"
+    severities = [p["severity"] for p in run(data)]
+    assert severities == sorted(severities, key=lambda s: s != "error")
+    assert "warning" in severities
+    assert "error" in severities
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    data = valid()
+    data["cluster"]["pod_network_cidr"] = "nonsense"
+    data["cluster"]["kubernetes_version"] = "1.99.0"
+    by_host(data, "cp2")["node_name"] = "Bad_Name"
+    variables = {p["variable"] for p in run(data)}
+    assert {"kubeha_pod_network_cidr", "kubeha_kubernetes_version", "kubeha_node_name"} <= variables
+
+
+def test_the_vrrp_password_itself_is_never_an_input() -> None:
+    assert "keepalived_password" not in by_host(valid(), "lb1")["lb"]
+
+
+def test_test_manifests_need_no_pinned_sums() -> None:
+    data = valid()
+    data["cluster"].update(cni_version="v9.9.9", cni_test_manifests=True)
+    assert run(data) == []
+
+
+def test_user_given_sums_cover_an_unpinned_version() -> None:
+    data = valid()
+    data["cluster"].update(
+        cni_version="v3.31.0", cni_checksums={"operator-crds.yaml": "c" * 64, "tigera-operator.yaml": "d" * 64}
+    )
+    assert run(data) == []
+
+
+def test_external_endpoint_without_lb_hosts_is_fine() -> None:
+    data = valid()
+    data["groups"]["loadbalancer"]["hosts"] = []
+    data["hosts"] = [h for h in data["hosts"] if not h["host"].startswith("lb")]
+    data["cluster"]["control_plane_endpoint"] = "api.example.com:6443"
+    assert run(data, resolver=lambda name: name == "api.example.com") == []
+
+
+def test_a_second_interface_counts_as_the_nodes_network() -> None:
+    data = valid()
+    extra = [{"name": "eth1", "ipv4": {"address": "10.244.3.7", "netmask": "255.255.0.0"}}]
+    by_host(data, "w1")["facts"] = facts("172.28.70.31", extra=extra)
+    data["cluster"]["pod_network_cidr"] = "10.244.0.0/16"
+    (problem,) = run(data)
+    assert problem["host"] == "w1"
+    assert "on eth1" in problem["message"]
+    assert "kubeha_pod_network_cidr: 192.168.0.0/16" in problem["fix"]
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "expected"),
+    [
+        ("lb.example.com:6443", ("lb.example.com", 6443)),
+        ("192.0.2.10:443", ("192.0.2.10", 443)),
+        ("[2001:db8::1]:6443", ("2001:db8::1", 6443)),
+        ("[lb.example.com]:6443", None),
+        ("2001:db8::1:6443", None),
+        ("lb.example.com", None),
+        ("lb.example.com:0", None),
+        ("-lb.example.com:6443", None),
+        ("", None),
+    ],
+)
+def test_split_endpoint(endpoint: str, expected: tuple[str, int] | None) -> None:
+    assert plugin.split_endpoint(endpoint) == expected
+
+
+def test_invalid_names_are_never_looked_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    def forbidden(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("getaddrinfo must not be called for .invalid names")
+
+    monkeypatch.setattr(socket, "getaddrinfo", forbidden)
+    assert plugin._resolves("api.kubeha.invalid") is False
+
+
+def test_names_are_resolved_with_getaddrinfo(monkeypatch: pytest.MonkeyPatch) -> None:
+    asked: list[str] = []
+
+    def fake(name: str, *args: Any, **kwargs: Any) -> list:
+        asked.append(name)
+        if name == "lb.example.com":
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("192.0.2.10", 0))]
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(socket, "getaddrinfo", fake)
+    assert plugin._resolves("lb.example.com") is True
+    assert plugin._resolves("nope.example.com") is False
+    assert asked == ["lb.example.com", "nope.example.com"]
+
+
+def test_without_cluster_the_init_hosts_view_is_used() -> None:
+    data = valid()
+    cluster = data.pop("cluster")
+    for info in data["hosts"]:
+        info["cluster"] = copy.deepcopy(cluster)
+    by_host(data, "cp2")["cluster"]["pod_network_cidr"] = "bad"
+    # cp1 names cp2 as the init host: cp2's view is the cluster's (and the views disagree).
+    for info in data["hosts"]:
+        info["cluster"]["init_host"] = "cp2"
+    lines = [p["line"] for p in run(data)]
+    assert any("'bad' is not a valid network" in line for line in lines), lines
+    assert any("kubeha_pod_network_cidr: differs between hosts" in line for line in lines), lines
+
+
+def test_the_default_endpoint_is_the_vip_on_the_api_port() -> None:
+    data = valid()
+    data["cluster"]["control_plane_endpoint"] = ""
+    for name in ("lb1", "lb2"):
+        by_host(data, name)["lb"]["frontend_port"] = 8443
+    problems = run(data)
+    assert {p["host"] for p in problems} == {"lb1", "lb2"}
+    assert all("endpoint 172.28.70.100:6443 uses port 6443" in p["message"] for p in problems), problems
+
+
+def test_the_default_endpoint_without_keepalived_is_the_first_lb() -> None:
+    data = valid()
+    data["cluster"]["control_plane_endpoint"] = ""
+    data["groups"]["loadbalancer"]["hosts"] = ["lb1"]
+    data["hosts"] = [h for h in data["hosts"] if h["host"] != "lb2"]
+    by_host(data, "lb1")["lb"].update(keepalived_enabled=False, frontend_port=7443)
+    (problem,) = run(data)
+    assert "endpoint 172.28.70.11:6443" in problem["message"]
+
+
+def test_consistent_overrides_pass() -> None:
+    data = valid()
+    data["cluster"]["kubeadm_config"] = {
+        "ClusterConfiguration": {"kubernetesVersion": "v1.33.4", "apiServer": {"extraArgs": {"v": "2"}}},
+        "InitConfiguration": {"nodeRegistration": {"name": "cp1"}},
+    }
+    assert run(data) == []
+
+
+def test_an_empty_inventory_reports_only_the_groups() -> None:
+    problems = run({"groups": {}, "hosts": []})
+    assert [(p["variable"], p["host"]) for p in problems] == [
+        ("kubeha_control_plane_group", "all"),
+        ("kubeha_control_plane_endpoint", "all"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "version"),
+    [
+        ("kubeadm=v1.33.4", (1, 33, 4)),
+        ("kubelet=installed=1.33.4-1.1", (1, 33, 4)),
+        ("kubelet=config-files=1.32.1-1.1", None),
+        ("kubelet=package kubelet is not installed", None),
+        ("kubelet=", None),
+        ("Kubernetes v1.31.2", (1, 31, 2)),
+        (None, None),
+    ],
+)
+def test_installed_versions_are_read(text: str | None, version: tuple[int, int, int] | None) -> None:
+    assert plugin._installed(text) == version
