@@ -1,0 +1,453 @@
+"""Contract tests of the kubeadm test double, observed the way a kubeadm user observes kubeadm:
+exit codes, stdout/stderr, files and modes, etcd membership (etcdctl), the API through the load
+balancer with real TLS (kubectl, /readyz). The tests run in file order and build on each other:
+init, failed joins, joins, kubectl, quorum, reset, expiry (test clock), re-join, re-init.
+
+These are results about the double's fidelity to kubeadm's contract (FACTS.md), not about a
+Kubernetes cluster.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import json
+import shlex
+import shutil
+import ssl
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import testinfra
+from ansible_collections.kubeha.kubeadm.plugins.module_utils._kubeadm import parse_init_output
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+LB, CP1, CP2, CP3, W1 = "dblc-lb", "dblc-cp1", "dblc-cp2", "dblc-cp3", "dblc-w1"
+LB_IP = "172.28.44.10"
+ENDPOINT = f"{LB_IP}:6443"
+STACK_HINT = "To see the stack trace of this error execute with --v=5 or higher"
+FILES = Path(__file__).resolve().parent.parent / "files"
+ETCDCTL = (
+    "ETCDCTL_API=3 etcdctl --endpoints https://127.0.0.1:2379 --cacert /etc/kubernetes/pki/etcd/ca.crt "
+    "--cert /etc/kubernetes/pki/etcd/healthcheck-client.crt --key /etc/kubernetes/pki/etcd/healthcheck-client.key"
+)
+STATE: dict = {}
+
+
+@pytest.fixture(scope="module")
+def node():
+    hosts = {name: testinfra.get_host(f"docker://{name}") for name in (LB, CP1, CP2, CP3, W1)}
+    return hosts.__getitem__
+
+
+def kubeadm(host, args: str, **env: str):
+    prefix = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
+    return host.run(f"{prefix} kubeadm {args}".strip())
+
+
+def wait_until(predicate, timeout: float, interval: float = 1.0):
+    """Poll a bounded number of times; returns the last value of predicate()."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value or time.monotonic() >= deadline:
+            return value
+        time.sleep(interval)
+
+
+def spki_pin(pem: str) -> str:
+    cert = x509.load_pem_x509_certificate(pem.encode())
+    spki = cert.public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+    return "sha256:" + hashlib.sha256(spki).hexdigest()
+
+
+def one_line(command: str) -> str:
+    return command.replace("\\\n", " ").replace("\t", " ")
+
+
+def join_lines(stdout: str) -> tuple[str, str]:
+    """(control-plane join command, worker join command) as printed by init, continuations joined."""
+    text = stdout.replace("\\\n", " ")
+    commands = [line.strip() for line in text.splitlines() if line.strip().startswith("kubeadm join")]
+    cp = next(c for c in commands if "--control-plane" in c)
+    worker = next(c for c in commands if "--control-plane" not in c)
+    return cp, worker
+
+
+def etcd_members(host) -> list[dict]:
+    result = host.run(f"{ETCDCTL} member list -w json")
+    assert result.rc == 0, result.stderr
+    return json.loads(result.stdout).get("members", [])
+
+
+def lb_readyz() -> int | None:
+    """GET /readyz through the load balancer, verifying the API server's certificate for real."""
+    ctx = ssl.create_default_context(cadata=STATE["ca_pem"])
+    conn = http.client.HTTPSConnection(LB_IP, 6443, context=ctx, timeout=5)
+    try:
+        conn.request("GET", "/readyz")
+        return conn.getresponse().status
+    except OSError:
+        return None
+    finally:
+        conn.close()
+
+
+def kubectl(*args: str) -> subprocess.CompletedProcess:
+    binary = shutil.which("kubectl") or str(Path(__file__).resolve().parents[3] / ".venv" / "bin" / "kubectl")
+    return subprocess.run(
+        [binary, "--kubeconfig", STATE["kubeconfig"], *args], capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+def node_status() -> dict[str, str]:
+    result = kubectl("get", "nodes", "-o", "json")
+    if result.returncode != 0:
+        return {}
+    out = {}
+    for item in json.loads(result.stdout)["items"]:
+        ready = [c["status"] for c in item["status"].get("conditions", []) if c["type"] == "Ready"]
+        out[item["metadata"]["name"]] = ready[0] if ready else "Unknown"
+    return out
+
+
+def set_clock_offset(node, offset: str | None) -> None:
+    """The double's test clock on the control planes, where the API double judges expiry."""
+    for name in (CP1, CP2, CP3):
+        command = (
+            f"echo {offset} > /etc/kubeadm-double/clock-offset" if offset else "rm -f /etc/kubeadm-double/clock-offset"
+        )
+        assert node(name).run(command).rc == 0
+    time.sleep(2.5)  # the API double's token cleaner runs at most every two seconds
+
+
+# --- 1. CLI surface ---------------------------------------------------------------------------
+def test_version_and_cli_errors(node):
+    host = node(CP1)
+    assert kubeadm(host, "version -o short").stdout == "v1.33.4\n"
+    assert host.run("kubelet --version").stdout == "Kubernetes v1.33.4\n"
+    unknown = kubeadm(host, "init --no-such-flag")
+    assert (unknown.rc, unknown.stdout) == (1, "")
+    assert unknown.stderr == f"unknown flag: --no-such-flag\n{STACK_HINT}\n"
+    newer = kubeadm(host, "init --no-such-flag", KUBEADM_DOUBLE_VERSION="v1.34.1")
+    assert newer.stderr == f"error: unknown flag: --no-such-flag\n{STACK_HINT}\n"
+    mixed = kubeadm(host, "init --config /dev/null --certificate-key " + "0" * 64)
+    assert mixed.rc == 1
+    assert mixed.stderr == f"can not mix '--config' with arguments [certificate-key]\n{STACK_HINT}\n"
+    key = kubeadm(host, "certs certificate-key")
+    assert key.rc == 0
+    assert len(key.stdout.strip()) == 64
+    int(key.stdout, 16)
+
+
+# --- 2. init ----------------------------------------------------------------------------------
+def test_init_output_parses_and_hash_is_the_ca_pin(node):
+    host = node(CP1)
+    started = time.monotonic()
+    result = kubeadm(host, f"init --control-plane-endpoint {ENDPOINT} --upload-certs --pod-network-cidr 192.168.0.0/16")
+    print(f"KUBEHA-FIGURE double init seconds: {time.monotonic() - started:.1f}")
+    assert result.rc == 0, result.stderr
+    # stdout has the phases and the join commands, stderr only klog lines and preflight warnings.
+    assert all(line[:1] in "IWE\t" for line in result.stderr.splitlines()), result.stderr
+    assert not any(line[:1] in "IW" and line[1:5].isdigit() for line in result.stdout.splitlines())
+    parsed = parse_init_output(result.stdout)
+    ca_pem = host.file("/etc/kubernetes/pki/ca.crt").content_string
+    assert parsed["api_server_endpoint"] == ENDPOINT
+    assert parsed["discovery_token_ca_cert_hashes"] == [spki_pin(ca_pem)]
+    assert f"[bootstrap-token] Using token: {parsed['token']}\n" in result.stdout
+    assert f"[upload-certs] Using certificate key:\n{parsed['certificate_key']}\n" in result.stdout
+    # The worker command ends with a space after the hash (join.go's template), the CP one with the key.
+    assert result.stdout.endswith(f"--discovery-token-ca-cert-hash {spki_pin(ca_pem)} \n")
+    assert "\n\t--control-plane --certificate-key " in result.stdout
+    STATE.update(parsed=parsed, ca_pem=ca_pem, init_stdout=result.stdout)
+    STATE["cp_join"], STATE["worker_join"] = join_lines(result.stdout)
+
+
+def test_init_writes_kubeadm_files_with_kubeadm_modes(node):
+    host = node(CP1)
+    for path, mode in [
+        ("/etc/kubernetes/pki/ca.key", 0o600),
+        ("/etc/kubernetes/pki/ca.crt", 0o644),
+        ("/etc/kubernetes/pki/etcd/ca.key", 0o600),
+        ("/etc/kubernetes/pki/sa.key", 0o600),
+        ("/etc/kubernetes/pki/sa.pub", 0o644),
+        ("/etc/kubernetes/admin.conf", 0o600),
+        ("/etc/kubernetes/super-admin.conf", 0o600),
+        ("/etc/kubernetes/kubelet.conf", 0o600),
+        ("/etc/kubernetes/controller-manager.conf", 0o600),
+        ("/etc/kubernetes/scheduler.conf", 0o600),
+        ("/etc/kubernetes/manifests/etcd.yaml", 0o600),
+        ("/etc/kubernetes/manifests/kube-apiserver.yaml", 0o600),
+    ]:
+        assert host.file(path).mode == mode, path
+    # The API server certificate carries the control-plane endpoint, so clients via the LB verify TLS.
+    san = host.run("openssl x509 -in /etc/kubernetes/pki/apiserver.crt -noout -ext subjectAltName").stdout
+    assert f"IP Address:{LB_IP}" in san
+    assert "DNS:kubernetes.default.svc.cluster.local" in san
+    assert host.service("kubelet").is_running
+
+
+def test_token_list_after_init_upload_certs(node):
+    host = node(CP1)
+    result = kubeadm(host, "token list")
+    assert result.rc == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["TOKEN", "TTL", "EXPIRES", "USAGES", "DESCRIPTION", "EXTRA", "GROUPS"]
+    rows = {line.split()[0]: line for line in lines[1:]}
+    assert len(rows) == 2
+    default = rows[STATE["parsed"]["token"]]
+    assert "authentication,signing" in default
+    assert default.endswith("system:bootstrappers:kubeadm:default-node-token")
+    proxy = next(line for token, line in rows.items() if token != STATE["parsed"]["token"])
+    assert "Proxy for managing TTL for the kubeadm-certs secret" in proxy
+    assert proxy.split()[1] == "1h"
+    as_json = kubeadm(host, "token list -o json")
+    assert as_json.rc == 0
+    assert '"kind": "BootstrapToken"' in as_json.stdout
+
+
+# --- 3. failures that must be fast and faithful ----------------------------------------------
+def test_wrong_ca_hash_fails_at_once(node):
+    wrong = "sha256:" + "ab" * 32
+    command = STATE["worker_join"].replace(STATE["parsed"]["discovery_token_ca_cert_hashes"][0], wrong)
+    started = time.monotonic()
+    result = node(W1).run(command)
+    assert time.monotonic() - started < 10
+    assert result.rc == 1
+    actual = STATE["parsed"]["discovery_token_ca_cert_hashes"][0]
+    assert result.stderr.endswith(
+        "error execution phase preflight: couldn't validate the identity of the API Server: cluster CA found in "
+        f'cluster-info ConfigMap is invalid: none of the public keys "{actual}" are pinned\n{STACK_HINT}\n'
+    )
+    assert not node(W1).file("/etc/kubernetes/kubelet.conf").exists
+
+
+def test_wrong_certificate_key_fails(node):
+    command = STATE["cp_join"].replace(STATE["parsed"]["certificate_key"], "0123456789abcdef" * 4)
+    result = node(CP3).run(command)
+    assert result.rc == 1
+    assert "[download-certs] Downloading the certificates in Secret" in result.stdout
+    assert result.stderr.endswith(
+        "error execution phase control-plane-prepare/download-certs: error downloading certs: error decoding secret "
+        f"data with provided key: cipher: message authentication failed\n{STACK_HINT}\n"
+    )
+
+
+# --- 4. joins: a three-member etcd cluster and a worker ---------------------------------------
+def test_control_planes_join_into_three_member_etcd(node):
+    for name in (CP2, CP3):
+        result = node(name).run(STATE["cp_join"])
+        assert result.rc == 0, f"{name}: {result.stderr}"
+        assert "This node has joined the cluster and a new control plane instance was created:" in result.stdout
+        assert not node(name).file("/etc/kubernetes/super-admin.conf").exists
+        assert not node(name).file("/etc/kubernetes/bootstrap-kubelet.conf").exists
+    members = etcd_members(node(CP1))
+    assert sorted(m.get("name") for m in members) == [CP1, CP2, CP3]
+    assert sorted(m["peerURLs"][0] for m in members) == [f"https://172.28.44.{i}:2380" for i in (11, 12, 13)]
+
+
+def test_worker_joins_with_a_join_configuration(node):
+    parsed, host = STATE["parsed"], node(W1)
+    config = (
+        "apiVersion: kubeadm.k8s.io/v1beta4\nkind: JoinConfiguration\ndiscovery:\n  bootstrapToken:\n"
+        f'    apiServerEndpoint: "{parsed["api_server_endpoint"]}"\n    token: "{parsed["token"]}"\n'
+        f'    caCertHashes: ["{parsed["discovery_token_ca_cert_hashes"][0]}"]\n'
+        f"nodeRegistration:\n  name: {W1}\n"
+    )
+    assert host.run(f"umask 077 && printf %s {shlex.quote(config)} > /root/join.yaml").rc == 0
+    try:
+        mixed = kubeadm(host, f"join --config /root/join.yaml --token {parsed['token']}")
+        assert mixed.rc == 1
+        assert mixed.stderr == f"can not mix '--config' with arguments [token]\n{STACK_HINT}\n"
+        result = kubeadm(host, "join --config /root/join.yaml")
+    finally:
+        host.run("rm -f /root/join.yaml")  # a bootstrap token never stays on disk
+    assert result.rc == 0, result.stderr
+    assert "This node has joined the cluster:" in result.stdout
+    assert host.file("/etc/kubernetes/pki/ca.crt").exists
+    assert not host.file("/etc/kubernetes/admin.conf").exists
+
+
+# --- 5. kubectl through the load balancer -----------------------------------------------------
+def test_kubectl_through_the_load_balancer(node, tmp_path_factory):
+    path = tmp_path_factory.mktemp("kube") / "admin.conf"
+    path.write_text(node(CP1).file("/etc/kubernetes/admin.conf").content_string)
+    path.chmod(0o600)
+    STATE["kubeconfig"] = str(path)
+    assert f"server: https://{ENDPOINT}" in path.read_text()
+    status = wait_until(lambda: len(node_status()) == 4 and node_status(), 60)
+    assert status == {CP1: "False", CP2: "False", CP3: "False", W1: "False"}  # NotReady: no pod network yet
+    table = kubectl("get", "nodes")
+    assert table.returncode == 0, table.stderr
+    assert table.stdout.splitlines()[0].split() == ["NAME", "STATUS", "ROLES", "AGE", "VERSION"]
+    assert "NotReady" in table.stdout
+
+    applied = kubectl("apply", "--server-side", "-f", str(FILES / "pod-network.yaml"))
+    assert applied.returncode == 0, applied.stderr
+    assert "daemonset.apps/calico-node serverside-applied" in applied.stdout
+    custom = kubectl("apply", "--server-side", "-f", str(FILES / "ippool.yaml"))
+    assert custom.returncode == 0, custom.stderr
+    assert kubectl("get", "ippools", "-o", "name").stdout.strip() == "ippool.crd.projectcalico.org/default-ipv4-ippool"
+
+    assert kubectl("label", "node", W1, "kubeha.test/role=worker").returncode == 0
+    labelled = kubectl("get", "nodes", "-l", "kubeha.test/role=worker", "-o", "name")
+    assert labelled.stdout.strip() == f"node/{W1}"
+    deleted = kubectl("delete", "-n", "calico-system", "configmap", "calico-config")
+    assert deleted.returncode == 0, deleted.stderr
+    gone = kubectl("get", "-n", "calico-system", "configmap", "calico-config")
+    assert gone.returncode == 1
+    assert "NotFound" in gone.stderr
+
+    waited = kubectl("wait", "--for=condition=Ready", "nodes", "--all", "--timeout=60s")
+    assert waited.returncode == 0, waited.stderr
+    assert set(node_status().values()) == {"True"}, node_status()
+    assert " Ready " in kubectl("get", "nodes").stdout
+
+
+# --- 6. quorum through the load balancer ------------------------------------------------------
+def test_readyz_through_the_load_balancer_follows_etcd_quorum(node):
+    assert wait_until(lambda: lb_readyz() == 200, 30)
+    try:
+        assert node(CP2).run("systemctl stop kubelet").rc == 0
+        time.sleep(3)
+        assert all(lb_readyz() == 200 for _attempt in range(5)), "one control plane down must keep quorum"
+        assert node(CP3).run("systemctl stop kubelet").rc == 0
+        assert wait_until(lambda: all(lb_readyz() != 200 for _attempt in range(3)), 30), "two down: no quorum"
+    finally:
+        node(CP2).run("systemctl start kubelet")
+        node(CP3).run("systemctl start kubelet")
+    assert wait_until(lambda: all(lb_readyz() == 200 for _attempt in range(3)), 60)
+
+
+# --- 7. reset, expiry, re-join ----------------------------------------------------------------
+def cluster_healthy(host) -> bool:
+    return host.run(f"{ETCDCTL} endpoint health --cluster").rc == 0
+
+
+def test_reset_removes_the_etcd_member(node):
+    assert wait_until(lambda: len([m for m in etcd_members(node(CP1)) if m.get("name")]) == 3, 30)
+    assert wait_until(lambda: cluster_healthy(node(CP1)), 60)
+    result = kubeadm(node(CP3), "reset -f")
+    assert result.rc == 0, result.stderr
+    assert "[reset] Deleted contents of the etcd data directory: /var/lib/etcd" in result.stdout
+    assert sorted(m.get("name") for m in etcd_members(node(CP1))) == [CP1, CP2]
+    assert not node(CP3).file("/etc/kubernetes/admin.conf").exists
+    assert node(CP3).file("/etc/kubernetes/manifests").listdir() == []
+    # kubeadm reset does not delete the Node object; re-joining under the same name while it is
+    # still Ready fails in kubelet-start, so a user deletes it, as the reset documentation says.
+    assert CP3 in node_status()
+    early = node(CP3).run(STATE["cp_join"])
+    assert early.rc == 1
+    assert (
+        f'error execution phase kubelet-start: a Node with name "{CP3}" and status "Ready" already exists in the '
+        "cluster. You must delete the existing Node or change the name of this new joining Node\n"
+    ) in early.stderr
+    node(CP3).run("kubeadm reset -f")  # the failed join started the kubelet and wrote files
+    deleted = kubectl("delete", "node", CP3)
+    assert deleted.returncode == 0, deleted.stderr
+
+
+def test_expired_certificate_key_fails(node):
+    set_clock_offset(node, "2h1m")
+    try:
+        result = node(CP3).run(STATE["cp_join"])
+    finally:
+        set_clock_offset(node, None)
+    assert result.rc == 1
+    assert result.stderr.endswith(
+        "error execution phase control-plane-prepare/download-certs: error downloading certs: error downloading the "
+        'secret: Secret "kubeadm-certs" was not found in the "kube-system" Namespace. This Secret might have expired. '
+        "Please, run `kubeadm init phase upload-certs --upload-certs` on a control plane to generate a new one\n"
+        f"{STACK_HINT}\n"
+    )
+
+
+def test_expired_token_fails(node):
+    set_clock_offset(node, "24h1m")
+    try:
+        # The double gives up discovery after KUBEADM_DOUBLE_DISCOVERY_TIMEOUT, kubeadm after 5 minutes.
+        result = node(CP3).run("KUBEADM_DOUBLE_DISCOVERY_TIMEOUT=3s " + STATE["worker_join"])
+    finally:
+        set_clock_offset(node, None)
+    token_id = STATE["parsed"]["token"].split(".")[0]
+    assert result.rc == 1
+    assert result.stderr.endswith(
+        "error execution phase preflight: couldn't validate the identity of the API Server: could not find a JWS "
+        f'signature in the cluster-info ConfigMap for token ID "{token_id}"\n{STACK_HINT}\n'
+    )
+
+
+def test_rejoin_with_fresh_credentials(node):
+    upload = kubeadm(node(CP1), "init phase upload-certs --upload-certs")
+    assert upload.rc == 0, upload.stderr
+    lines = upload.stdout.splitlines()
+    assert lines[:2] == [
+        '[upload-certs] Storing the certificates in Secret "kubeadm-certs" in the "kube-system" Namespace',
+        "[upload-certs] Using certificate key:",
+    ]
+    key = lines[2]
+    printed = kubeadm(node(CP1), f"token create --print-join-command --certificate-key {key}")
+    assert printed.rc == 0, printed.stderr
+    command = printed.stdout.rstrip("\n")
+    assert command.startswith(f"kubeadm join {ENDPOINT} --token ")
+    assert command.endswith(f"--control-plane --certificate-key {key}")
+    result = node(CP3).run(command)
+    assert result.rc == 0, result.stderr
+    assert sorted(m.get("name") for m in etcd_members(node(CP1))) == [CP1, CP2, CP3]
+
+
+# --- 8. re-running init / join on configured nodes --------------------------------------------
+def test_second_init_fails_preflight_with_kubeadms_texts(node):
+    older = kubeadm(node(CP1), f"init --control-plane-endpoint {ENDPOINT} --upload-certs")
+    assert older.rc == 1
+    assert "error execution phase preflight: [preflight] Some fatal errors occurred:\n" in older.stderr
+    for line in (
+        "\t[ERROR Port-6443]: Port 6443 is in use\n",
+        "\t[ERROR FileAvailable--etc-kubernetes-manifests-kube-apiserver.yaml]: "
+        "/etc/kubernetes/manifests/kube-apiserver.yaml already exists\n",
+        "\t[ERROR FileAvailable--etc-kubernetes-manifests-etcd.yaml]: "
+        "/etc/kubernetes/manifests/etcd.yaml already exists\n",
+        "\t[ERROR Port-10250]: Port 10250 is in use\n",
+        "\t[ERROR DirAvailable--var-lib-etcd]: /var/lib/etcd is not empty\n",
+    ):
+        assert line in older.stderr
+    assert older.stderr.endswith(
+        "[preflight] If you know what you are doing, you can make a check non-fatal with "
+        f"`--ignore-preflight-errors=...`\n{STACK_HINT}\n"
+    )
+    newer = kubeadm(node(CP1), f"init --control-plane-endpoint {ENDPOINT}", KUBEADM_DOUBLE_VERSION="v1.34.1")
+    assert newer.rc == 1
+    assert "[preflight] Some fatal errors occurred:\n" in newer.stderr
+    assert newer.stderr.endswith(f"error: error execution phase preflight: preflight checks failed\n{STACK_HINT}\n")
+
+
+def test_join_on_joined_worker_fails_preflight(node):
+    result = node(W1).run(STATE["worker_join"])
+    assert result.rc == 1
+    assert result.stdout == "[preflight] Running pre-flight checks\n"
+    assert (
+        "error execution phase preflight: [preflight] Some fatal errors occurred:\n"
+        "\t[ERROR FileAvailable--etc-kubernetes-kubelet.conf]: /etc/kubernetes/kubelet.conf already exists\n"
+        "\t[ERROR Port-10250]: Port 10250 is in use\n"
+        "\t[ERROR FileAvailable--etc-kubernetes-pki-ca.crt]: /etc/kubernetes/pki/ca.crt already exists\n"
+    ) in result.stderr
+
+
+def test_reset_without_the_api_keeps_the_etcd_member(node):
+    """kubeadm removes its etcd member only when it can read kubeadm-config from the API."""
+    assert node(LB).run("systemctl stop haproxy").rc == 0
+    try:
+        result = kubeadm(node(CP3), "reset -f")
+        assert result.rc == 0, result.stderr
+        assert "[reset] Unable to fetch the kubeadm-config ConfigMap from cluster" in result.stderr
+        assert "[reset] No kubeadm config, using etcd pod spec to get data directory" in result.stderr
+        stale = [m for m in etcd_members(node(CP1)) if "https://172.28.44.13:2380" in m["peerURLs"]]
+        assert len(stale) == 1, "the member of a node reset without the API must stay in the cluster"
+        assert node(CP1).run(f"{ETCDCTL} member remove {stale[0]['ID']:x}").rc == 0
+    finally:
+        node(LB).run("systemctl start haproxy")
+    assert sorted(m.get("name") for m in etcd_members(node(CP1))) == [CP1, CP2]
+    assert wait_until(lambda: lb_readyz() == 200, 30)
