@@ -296,7 +296,7 @@ def test_kubeconfigs_and_keys_are_private_to_root(cluster: Cluster) -> None:
         wrong += [
             f"{host}:{name} {mode} {owner}" for name, mode, owner in files if (mode, owner) != ("600", "root:root")
         ]
-        assert any(name.endswith("kubelet.conf") for name, _, _ in files), f"{host} has no kubelet.conf: not converged?"
+        assert any(entry[0].endswith("kubelet.conf") for entry in files), f"{host} has no kubelet.conf: not converged?"
     for host in cluster.lbs:
         wrong += [
             f"{host}:{name} {mode} {owner}"
