@@ -71,14 +71,14 @@ def test_the_secrets_come_from_the_logged_run(collected: Run) -> None:
 
 
 def test_the_log_is_verbose(collected: Run) -> None:
-    log = collected[1]
+    log = collected.log
     # At -vvv every task prints its connection (e.g. ESTABLISH DOCKER CONNECTION); without it the
     # scan would miss what only verbose output shows.
     assert "ESTABLISH" in log, f"the {SCENARIO} scenario's playbooks did not run at -vvv (provisioner.options.vvv)"
 
 
 def test_secrets_were_collected(collected: Run) -> None:
-    secrets = collected[0]
+    secrets = collected.secrets
     missing = [kind for kind in KINDS if not secrets.get(kind)]
     assert not missing, f"nothing collected of {missing}: the scan would prove nothing"
 
@@ -90,7 +90,7 @@ def test_no_collected_secret_in_the_log(collected: Run) -> None:
 
 
 def test_no_collected_secret_in_the_fact_cache(collected: Run) -> None:
-    secrets = collected[0]
+    secrets = collected.secrets
     cache = secrets.get("fact_cache") or ""
     if not cache or not Path(cache).is_dir():
         return  # facts were cached in memory only, or the cache went with Molecule's ephemeral dir
