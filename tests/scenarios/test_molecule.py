@@ -15,7 +15,7 @@ import pytest
 from tests.conftest import ROOT, record_figures
 
 # Cheap and foundational scenarios first; any scenario not listed runs after these.
-ORDER = ["loadbalancer", "double_contract", "default"]
+ORDER = ["loadbalancer", "double_contract", "default", "validate", "drills"]
 SCENARIO_TIMEOUT = 30 * 60
 
 

@@ -1,0 +1,259 @@
+"""Shared helpers of the HA drills (molecule/drills): probes, container control, playbook runs.
+
+Everything here talks only to the scenario's own containers on the docker network it created
+(172.28.60.0/24) and to loopback; every loop is bounded in count and in time.
+"""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import json
+import os
+import re
+import ssl
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[3]
+PLAYBOOK = ROOT / "playbooks" / "ha-cluster.yml"
+LBS = ["kubeha-drills-lb1", "kubeha-drills-lb2"]
+CONTROL_PLANES = ["kubeha-drills-cp1", "kubeha-drills-cp2", "kubeha-drills-cp3"]
+WORKERS = ["kubeha-drills-w1"]
+NODE_NAMES = {"cp1", "cp2", "cp3", "w1"}
+VIP = "172.28.60.100"
+PORT = 6443
+STATS_SOCKET = "/run/haproxy/admin.sock"
+POLL = 0.2
+ETCD_CLIENT = (
+    "--cacert /etc/kubernetes/pki/etcd/ca.crt --cert /etc/kubernetes/pki/etcd/healthcheck-client.crt"
+    " --key /etc/kubernetes/pki/etcd/healthcheck-client.key"
+)
+RECAP_LINE = re.compile(
+    r"^(?P<host>\S+)\s+:\s+ok=\d+\s+changed=(?P<changed>\d+)\s+unreachable=(?P<unreachable>\d+)"
+    r"\s+failed=(?P<failed>\d+)",
+    re.MULTILINE,
+)
+
+
+def figure(name: str, value: str) -> None:
+    """Report a measured figure in the project's format (collected by the test runner)."""
+    print(f"\nKUBEHA-FIGURE drills.{name}: {value}", flush=True)
+
+
+def kubeconfig() -> Path:
+    return Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "kubeha-drills.config"
+
+
+def sh(container: str, command: str, timeout: float = 20) -> subprocess.CompletedProcess[str]:
+    """Run a shell command in a node container (docker exec: much faster than Ansible per call)."""
+    try:
+        return subprocess.run(
+            ["docker", "exec", container, "sh", "-c", command],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return subprocess.CompletedProcess([container, command], 124, "", "timed out")
+
+
+def docker(*argv: str, timeout: float = 60) -> None:
+    subprocess.run(["docker", *argv], capture_output=True, text=True, timeout=timeout, check=True)
+
+
+def running(container: str) -> bool:
+    result = subprocess.run(
+        ["docker", "inspect", "-f", "{{.State.Running}}", container],
+        capture_output=True,
+        text=True,
+        timeout=20,
+        check=False,
+    )
+    return result.stdout.strip() == "true"
+
+
+def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> float:
+    """Poll `condition` every POLL s for at most `timeout` s; return the seconds it took."""
+    start = time.monotonic()
+    for _attempt in range(int(timeout / POLL) + 1):
+        if condition():
+            return time.monotonic() - start
+        if time.monotonic() - start > timeout:
+            break
+        time.sleep(POLL)
+    pytest.fail(f"timed out after {timeout:.0f} s waiting until {what}")
+
+
+def server_states(lb: str) -> dict[str, str]:
+    """haproxy's view of every API server backend (UP, DOWN, "UP 1/2", ...) on one LB."""
+    result = sh(lb, f"echo 'show stat' | socat stdio UNIX-CONNECT:{STATS_SOCKET}", timeout=10)
+    lines = result.stdout.splitlines()
+    if result.returncode != 0 or not lines:
+        return {}
+    header = lines[0].lstrip("# ").split(",")
+    states = {}
+    for line in lines[1:]:
+        row = dict(zip(header, line.split(","), strict=False))
+        if row.get("svname") in CONTROL_PLANES:
+            states[row["svname"]] = row["status"]
+    return states
+
+
+def vip_holders() -> list[str]:
+    return [lb for lb in LBS if running(lb) and f" {VIP}/" in sh(lb, "ip -4 -o addr show").stdout]
+
+
+def etcd_members(via: str) -> list[dict]:
+    result = sh(via, f"curl -sS -m 5 -X POST -d '{{}}' {ETCD_CLIENT} https://127.0.0.1:2379/v3/cluster/member/list")
+    if result.returncode != 0:
+        return []
+    return json.loads(result.stdout).get("members", [])
+
+
+def etcd_healthy(via: str, member: dict) -> bool:
+    """The member answers /health with "true" (it sees a leader: the cluster has quorum)."""
+    urls = member.get("clientURLs") or [""]
+    result = sh(via, f"curl -sS -m 5 {ETCD_CLIENT} {urls[0]}/health", timeout=10)
+    return result.returncode == 0 and '"health":"true"' in result.stdout.replace(" ", "")
+
+
+def etcd_keys(container: str, needle: str) -> list[str]:
+    """Keys containing `needle` in the container's OWN etcd member (serializable: no quorum read)."""
+    body = json.dumps({"key": "AA==", "range_end": "AA==", "keys_only": True, "serializable": True})
+    result = sh(container, f"curl -sS -m 5 -X POST -d '{body}' {ETCD_CLIENT} https://127.0.0.1:2379/v3/kv/range")
+    if result.returncode != 0:
+        return []
+    keys = [base64.b64decode(kv["key"]).decode() for kv in json.loads(result.stdout).get("kvs", [])]
+    return [key for key in keys if needle in key]
+
+
+def ca_context() -> ssl.SSLContext:
+    """TLS verified against the cluster CA from the kubeconfig the playbook wrote (VIP in the SANs)."""
+    config = yaml.safe_load(kubeconfig().read_text())
+    ca = base64.b64decode(config["clusters"][0]["cluster"]["certificate-authority-data"]).decode()
+    return ssl.create_default_context(cadata=ca)
+
+
+def readyz(context: ssl.SSLContext, timeout: float = 1.0) -> bool:
+    """GET /readyz through the VIP: True only for a 200 (the API double needs etcd quorum)."""
+    connection = http.client.HTTPSConnection(VIP, PORT, timeout=timeout, context=context)
+    try:
+        connection.request("GET", "/readyz")
+        response = connection.getresponse()
+        response.read()
+        return response.status == 200
+    except (OSError, http.client.HTTPException):
+        return False
+    finally:
+        connection.close()
+
+
+def kubectl(*argv: str, stdin: str | None = None, timeout: float = 10) -> subprocess.CompletedProcess[str]:
+    try:
+        return subprocess.run(
+            ["kubectl", f"--kubeconfig={kubeconfig()}", f"--request-timeout={int(timeout)}s", *argv],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=timeout + 5,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return subprocess.CompletedProcess(argv, 124, "", "timed out")
+
+
+@dataclass
+class Prober:
+    """GET /readyz through the VIP `rate` times a second in a thread, bounded in count and time."""
+
+    context: ssl.SSLContext
+    rate: float = 10.0
+    limit: float = 180.0
+    results: list[tuple[float, bool]] = field(default_factory=list)
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+
+    def _run(self) -> None:
+        start = time.monotonic()
+        for _probe in range(int(self.limit * self.rate)):
+            if self._stop.is_set() or time.monotonic() - start > self.limit:
+                return
+            sent = time.monotonic()
+            self.results.append((sent, readyz(self.context, timeout=1.0 / self.rate * 9)))
+            time.sleep(max(0.0, 1.0 / self.rate - (time.monotonic() - sent)))
+
+    def __enter__(self) -> Prober:
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread:
+            self._thread.join(timeout=5)
+
+    def rate_since(self, since: float, until: float | None = None) -> tuple[int, int]:
+        window = [ok for sent, ok in list(self.results) if sent >= since and (until is None or sent < until)]
+        return sum(window), len(window)
+
+
+def all_backends_up() -> bool:
+    return all(server_states(lb) == dict.fromkeys(CONTROL_PLANES, "UP") for lb in LBS)
+
+
+def etcd_is_whole() -> bool:
+    members = etcd_members(CONTROL_PLANES[0])
+    names = sorted(m.get("name", "") for m in members)
+    return names == ["cp1", "cp2", "cp3"] and all(etcd_healthy(CONTROL_PLANES[0], m) for m in members)
+
+
+def cluster_is_healthy() -> bool:
+    """Every container runs, every backend UP on both LBs, lb1 holds the VIP, etcd whole."""
+    return (
+        all(running(name) for name in LBS + CONTROL_PLANES + WORKERS)
+        and vip_holders() == [LBS[0]]
+        and all_backends_up()
+        and etcd_is_whole()
+    )
+
+
+def wait_healthy(timeout: float = 180) -> float:
+    return wait_until(cluster_is_healthy, timeout, "the cluster is whole again (VIP on lb1, 3 UP backends, 3 etcd)")
+
+
+def run_playbook(timeout: float = 900, inventory: str | None = None) -> tuple[int, dict[str, dict], str, float]:
+    """Run ha-cluster.yml against Molecule's inventory; return rc, the recap by host, output, seconds."""
+    start = time.monotonic()
+    try:
+        result = subprocess.run(
+            ["ansible-playbook", "-i", inventory or os.environ["MOLECULE_INVENTORY_FILE"], str(PLAYBOOK)],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        returncode, output = result.returncode, result.stdout + result.stderr
+    except subprocess.TimeoutExpired as error:
+        returncode = 124
+        output = (error.stdout or b"").decode() if isinstance(error.stdout, bytes) else (error.stdout or "")
+    recap = {m["host"]: m.groupdict() for m in RECAP_LINE.finditer(output)}
+    return returncode, recap, output, time.monotonic() - start
+
+
+def assert_rerun_changes_nothing(drill: str) -> None:
+    """Drill 6: after a drill, ha-cluster.yml on the restored cluster reports changed=0 everywhere."""
+    returncode, recap, output, took = run_playbook()
+    changed = {host: int(row["changed"]) for host, row in recap.items() if int(row["changed"])}
+    figure(f"{drill}.rerun_after_drill", f"changed={sum(changed.values())} on {len(recap)} hosts in {took:.0f} s")
+    assert returncode == 0, f"ha-cluster.yml after the {drill} drill failed:\n{output[-4000:]}"
+    assert recap, f"no play recap:\n{output[-4000:]}"
+    assert not changed, f"ha-cluster.yml after the {drill} drill changed {changed}:\n{output[-6000:]}"
