@@ -475,17 +475,7 @@ class Handler(BaseHTTPRequestHandler):
                 release = self.state.version
                 self.send(
                     200,
-                    {
-                        "major": "1",
-                        "minor": str(release.minor),
-                        "gitVersion": release.version,
-                        "gitCommit": "0" * 40,
-                        "gitTreeState": "clean",
-                        "buildDate": "2025-01-01T00:00:00Z",
-                        "goVersion": release.go_version,
-                        "compiler": "gc",
-                        "platform": "linux/amd64",
-                    },
+                    release.version_info(),
                 )
                 return
             self.health(path, "verbose" in query)

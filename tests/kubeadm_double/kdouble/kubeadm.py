@@ -22,17 +22,7 @@ VERSION_FLAGS = {**COMMON, "output": "str"}
 # --- version ----------------------------------------------------------------------------------
 def cmd_version(argv: list[str], release: versions.Release) -> int:
     values, _positional, _given = parse(argv, FlagSpec(VERSION_FLAGS, {"o": "output"}), release)
-    info = {
-        "major": "1",
-        "minor": str(release.minor),
-        "gitVersion": release.version,
-        "gitCommit": "0" * 40,
-        "gitTreeState": "clean",
-        "buildDate": "2025-01-01T00:00:00Z",
-        "goVersion": release.go_version,
-        "compiler": "gc",
-        "platform": "linux/amd64",
-    }
+    info = release.version_info()
     fmt = values.get("output", "")
     if fmt == "short":
         out(release.version)

@@ -49,6 +49,20 @@ class Release:
     def go_version(self) -> str:
         return GO_VERSIONS.get(self.minor, "go1.24.6")
 
+    def version_info(self) -> dict:
+        """The version.Info record that `kubeadm version -o json` and the API's /version print."""
+        return {
+            "major": "1",
+            "minor": str(self.minor),
+            "gitVersion": self.version,
+            "gitCommit": "0" * 40,
+            "gitTreeState": "clean",
+            "buildDate": "2025-01-01T00:00:00Z",
+            "goVersion": self.go_version,
+            "compiler": "gc",
+            "platform": "linux/amd64",
+        }
+
     def envelope(self, message: str) -> str:
         """The text kubeadm prints on stderr when a command fails (exit code 1)."""
         return f"{self.error_prefix}{message}\n{STACK_HINT}\n"
