@@ -674,6 +674,9 @@ class NodeState:
     kubelet_conf: bool = False
     bootstrap_kubelet_conf: bool = False
     ca_crt: bool = False
+    etcd_manifest: bool = False
+    # The API server's manifest points at a local etcd (stacked etcd, kubeadm's default).
+    stacked_etcd: bool = False
 
     @property
     def role(self) -> str:
@@ -681,6 +684,10 @@ class NodeState:
         if self.bootstrap_kubelet_conf or (
             not self.kubelet_conf and (self.admin_conf or self.super_admin_conf or self.apiserver_manifest)
         ):
+            return "interrupted"
+        # A control-plane join writes kubelet.conf (kubelet-start) before the etcd-join phase
+        # adds the member and writes etcd.yaml: a stacked node without it stopped in between.
+        if self.kubelet_conf and self.apiserver_manifest and self.stacked_etcd and not self.etcd_manifest:
             return "interrupted"
         if self.kubelet_conf and self.apiserver_manifest:
             return "control_plane"
@@ -703,12 +710,25 @@ NODE_FILES = {
     "kubelet_conf": "kubelet.conf",
     "bootstrap_kubelet_conf": "bootstrap-kubelet.conf",
     "ca_crt": "pki/ca.crt",
+    "etcd_manifest": "manifests/etcd.yaml",
 }
+# kubeadm's API server flag for stacked etcd (IPv4 and IPv6 loopback).
+LOCAL_ETCD_SERVERS = ("--etcd-servers=https://127.0.0.1:2379", "--etcd-servers=https://[::1]:2379")
+
+
+def _uses_local_etcd(manifest: str) -> bool:
+    try:
+        with open(manifest, encoding="utf-8") as handle:
+            text = handle.read()
+    except OSError:
+        return False
+    return any(flag in text for flag in LOCAL_ETCD_SERVERS)
 
 
 def probe_node_state(root: str = KUBERNETES_DIR) -> NodeState:
     """What kubeadm has left on this node, from files only (no API call)."""
-    return NodeState(**{field: os.path.exists(os.path.join(root, name)) for field, name in NODE_FILES.items()})
+    found = {field: os.path.exists(os.path.join(root, name)) for field, name in NODE_FILES.items()}
+    return NodeState(**found, stacked_etcd=_uses_local_etcd(os.path.join(root, NODE_FILES["apiserver_manifest"])))
 
 
 # --------------------------------------------------------------------------------------------
@@ -1195,7 +1215,7 @@ def _bootstrap_token(
     except ValueError as exc:
         raise session.error(str(exc), result=listed) from None
     session.secrets.update(token.token for token in tokens)
-    reusable = select_reusable_token(tokens, now, min_ttl)
+    reusable = select_reusable_token(tokens, now, min_ttl) if params.get("token_reuse", True) else None
     if reusable is not None:
         return reusable.token, reusable.expires, True
     if check_mode:

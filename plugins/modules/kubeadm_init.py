@@ -114,6 +114,12 @@ options:
       - A token is reused only while it has more than this left; must be shorter than O(token_ttl).
     type: str
     default: 1h
+  token_reuse:
+    description:
+      - Whether an existing token with more than O(token_min_ttl) left may be returned instead of
+        creating one. V(false) mints a fresh token every time (just-in-time joins).
+    type: bool
+    default: true
   reset_on_failure:
     description:
       - Run C(kubeadm reset --force) when C(kubeadm init) fails, so that the next run starts from a clean
@@ -363,6 +369,7 @@ def main() -> None:
             "join_credentials": {"type": "str", "choices": ["none", "worker", "control_plane"], "default": "none"},
             "token_ttl": {"type": "str", "default": "2h", "no_log": False},
             "token_min_ttl": {"type": "str", "default": "1h", "no_log": False},
+            "token_reuse": {"type": "bool", "default": True, "no_log": False},
             "reset_on_failure": {"type": "bool", "default": True},
         },
         supports_check_mode=True,

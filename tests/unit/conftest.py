@@ -111,11 +111,32 @@ clusters:
   name: kubernetes
 """
 
-# What kubeadm leaves on disk after each kind of run (FACTS.md 4.1).
+# The lines of a stacked-etcd kube-apiserver manifest that node-state probing reads.
+STACKED_APISERVER_MANIFEST = """spec:
+  containers:
+  - command:
+    - kube-apiserver
+    - --etcd-servers=https://127.0.0.1:2379
+"""
+
+# What kubeadm leaves on disk after each kind of run (FACTS.md 4.1), with stacked etcd.
 EFFECTS = {
-    "init": ["admin.conf", "super-admin.conf", "kubelet.conf", "manifests/kube-apiserver.yaml", "pki/ca.crt"],
+    "init": [
+        "admin.conf",
+        "super-admin.conf",
+        "kubelet.conf",
+        "manifests/kube-apiserver.yaml",
+        "manifests/etcd.yaml",
+        "pki/ca.crt",
+    ],
     "join_worker": ["kubelet.conf", "pki/ca.crt"],
-    "join_control_plane": ["admin.conf", "kubelet.conf", "manifests/kube-apiserver.yaml", "pki/ca.crt"],
+    "join_control_plane": [
+        "admin.conf",
+        "kubelet.conf",
+        "manifests/kube-apiserver.yaml",
+        "manifests/etcd.yaml",
+        "pki/ca.crt",
+    ],
     "interrupted_join": ["bootstrap-kubelet.conf", "pki/ca.crt"],
 }
 
@@ -172,6 +193,8 @@ class Harness:
                 path.write_text(self.ca["pem"])
             elif name in ("admin.conf", "super-admin.conf"):
                 path.write_text(KUBECONFIG)
+            elif name == "manifests/kube-apiserver.yaml":
+                path.write_text(STACKED_APISERVER_MANIFEST)
             else:
                 path.write_text("# written by the test harness\n")
 

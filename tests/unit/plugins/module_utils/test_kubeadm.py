@@ -64,8 +64,17 @@ F03_WORKER_LINE = (
 F03_WORKER_END = F03_WORKER_LINE.rstrip("\n")
 UPLOAD_CERTS = [text for _title, text in fixture_sections("F09_upload_certs_phase.txt")]
 STACK_HINT = "To see the stack trace of this error execute with --v=5 or higher\n"
-CONTROL_PLANE_FILES = ["admin.conf", "kubelet.conf", "manifests/kube-apiserver.yaml", "pki/ca.crt"]
+CONTROL_PLANE_FILES = [
+    "admin.conf",
+    "kubelet.conf",
+    "manifests/kube-apiserver.yaml",
+    "manifests/etcd.yaml",
+    "pki/ca.crt",
+]
 UTC = datetime.timezone.utc
+STACKED_APISERVER = (
+    "spec:\n  containers:\n  - command:\n    - kube-apiserver\n    - --etcd-servers=https://127.0.0.1:2379\n"
+)
 
 
 # --------------------------------------------------------------------------------------------
@@ -572,12 +581,14 @@ def test_ca_cert_hash_rejects(pem: str, message: str) -> None:
         (["kubelet.conf", "bootstrap-kubelet.conf", "pki/ca.crt"], "interrupted"),
         (["bootstrap-kubelet.conf", "pki/ca.crt"], "interrupted"),
         (["admin.conf", "manifests/kube-apiserver.yaml", "pki/ca.crt"], "interrupted"),
+        # Stopped in etcd-join: kubelet.conf written, the stacked etcd member not yet.
+        (["admin.conf", "kubelet.conf", "manifests/kube-apiserver.yaml", "pki/ca.crt"], "interrupted"),
     ],
 )  # fmt: skip
 def test_probe_node_state(tmp_path, files: list, role: str) -> None:
     for name in files:
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / name).write_text("x")
+        (tmp_path / name).write_text(STACKED_APISERVER if name.endswith("kube-apiserver.yaml") else "x")
     state = probe_node_state(str(tmp_path))
     assert state.role == role
     assert state.to_dict()["init_node"] is ("super-admin.conf" in files)
@@ -586,6 +597,24 @@ def test_probe_node_state(tmp_path, files: list, role: str) -> None:
 
 def test_node_state_default() -> None:
     assert NodeState().role == "none"
+
+
+@pytest.mark.parametrize(
+    ("manifest", "role"),
+    [
+        (STACKED_APISERVER, "interrupted"),
+        (STACKED_APISERVER.replace("127.0.0.1", "[::1]"), "interrupted"),
+        # External etcd: no etcd.yaml is expected on the node.
+        (STACKED_APISERVER.replace("127.0.0.1", "10.0.0.5"), "control_plane"),
+    ],
+    ids=["stacked-ipv4", "stacked-ipv6", "external-etcd"],
+)
+def test_probe_node_state_needs_the_etcd_manifest_only_with_stacked_etcd(tmp_path, manifest: str, role: str) -> None:
+    (tmp_path / "manifests").mkdir()
+    (tmp_path / "manifests" / "kube-apiserver.yaml").write_text(manifest)
+    for name in ("admin.conf", "kubelet.conf"):
+        (tmp_path / name).write_text("x")
+    assert probe_node_state(str(tmp_path)).role == role
 
 
 # --------------------------------------------------------------------------------------------

@@ -38,7 +38,7 @@ def test_documentation_matches_argument_spec() -> None:
     assert set(documented) == {
         "control_plane_endpoint", "pod_network_cidr", "service_cidr", "kubernetes_version",
         "apiserver_advertise_address", "node_name", "cri_socket", "config", "upload_certs",
-        "ignore_preflight_errors", "kubeadm_path", "join_credentials", "token_ttl", "token_min_ttl",
+        "ignore_preflight_errors", "kubeadm_path", "join_credentials", "token_ttl", "token_min_ttl", "token_reuse",
         "reset_on_failure",
     }  # fmt: skip
     assert documented["ignore_preflight_errors"]["default"] == []
