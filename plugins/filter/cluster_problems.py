@@ -66,15 +66,31 @@ options:
             C(distribution) and C(network)), C(kubeadm_version) and C(kubelet_version) (installed versions, empty when
             absent; C(kubelet=<package status>=<version>) counts only when installed),
             C(prerequisites_source), C(lb) (the host's load balancer settings; the VRRP
-            password only as C(keepalived_password_length)) and C(cluster) (the cluster-wide
-            variables as this host sees them, to catch per-host disagreements).
+            password only as C(keepalived_password_length)), C(cluster) (the cluster-wide
+            variables as this host sees them, to catch per-host disagreements) and C(etcd)
+            (C(member), true on a control plane with a stacked etcd manifest, and C(healthy), its
+            local member's C(/health) answer, true when it sees a leader, false without one, null
+            without an answer).
         type: list
         elements: dict
         required: true
+      unreachable:
+        description:
+          - The inventory hostnames that the play reading the hosts targeted but that dropped out
+            of it (unreachable or failed); hosts left out with C(--limit) are not in it.
+          - Each gets its own error; an unreachable control plane counts as an etcd member that
+            cannot vote when the quorum is checked.
+        type: list
+        elements: str
+        required: false
+        default: []
 notes:
   - Supported Kubernetes versions are 1.28 to 1.35; supported systems are Debian 11 to 13,
     Ubuntu 22.04 and 24.04, and RHEL, CentOS Stream, Rocky Linux, AlmaLinux and Oracle Linux 8 to 10.
   - Three or five control planes give etcd fault tolerance; any other number is a warning.
+  - When control planes already run stacked etcd members and none of those that answered sees
+    a leader, the error names the members that must come back; the survivors are never to be
+    reset. A new cluster (no etcd manifest yet) has no etcd check.
 """
 
 EXAMPLES = r"""
@@ -214,6 +230,18 @@ def _installed(value: Any) -> tuple[int, int, int] | None:
     return (int(match[1]), int(match[2]), int(match[3])) if match else None
 
 
+def _tristate(value: Any) -> bool | None:
+    """True, False or None (unknown) from a bool or its text form."""
+    if value is None or isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "yes", "1"):
+        return True
+    if text in ("false", "no", "0"):
+        return False
+    return None
+
+
 def _dotted(version: tuple[int, int, int]) -> str:
     return ".".join(str(part) for part in version)
 
@@ -305,6 +333,8 @@ class _Checker:
         self.hosts: dict[str, dict[str, Any]] = {
             str(h["host"]): h for h in data.get("hosts") or [] if isinstance(h, dict) and "host" in h
         }
+        # Targeted but dropped out (unreachable or failed); a host that answered never is.
+        self.unreachable = [str(h) for h in dict.fromkeys(data.get("unreachable") or []) if str(h) not in self.hosts]
         self.cluster = dict(data.get("cluster") or self._cluster_view())
         # No host answered and no cluster given: only the groups can be checked.
         self.have_cluster = bool(self.cluster)
@@ -316,6 +346,10 @@ class _Checker:
             self.cluster["control_plane_endpoint"] = self._default_endpoint()
         self.nodes = list(dict.fromkeys(self.cps + self.workers))
         self.everyone = list(dict.fromkeys(self.lbs + self.cps + self.workers))
+        # In inventory order (the playbook's list comes from a set difference).
+        self.unreachable = sorted(
+            self.unreachable, key=lambda h: self.everyone.index(h) if h in self.everyone else len(self.everyone)
+        )
         self.pod_net = None
         self.service_net = None
         self.version = None
@@ -343,6 +377,7 @@ class _Checker:
 
     def run(self) -> list[Problem]:
         self.unanswered()
+        self.etcd_quorum()
         self.topology()
         if not self.have_cluster:
             return self.report.sorted()
@@ -360,14 +395,52 @@ class _Checker:
 
     # hosts that gave no facts (unreachable, failed): every host check below skips them
     def unanswered(self) -> None:
-        missing = [h for h in self.everyone if h not in self.hosts]
-        if missing:
-            self.report.error(
-                missing,
-                "ansible_host",
-                "gave no facts, so it could not be validated (unreachable or failed above).",
-                "make the host reachable (check ansible_host, ansible_user and the connection) and re-run.",
+        for host in self.unreachable:
+            remove = (
+                f"take it out of the cluster with playbooks/remove-node.yml (-e kubeha_remove_nodes={host}) "
+                "and the inventory"
+                if host in self.nodes
+                else "take it out of the inventory"
             )
+            self.report.error(
+                host,
+                "ansible_host",
+                "unreachable (or failed) during validation; nothing was changed.",
+                f"start it or fix its connection (ansible_host, ansible_user), or {remove}.",
+            )
+        # Hosts neither reporting nor unreachable were left out (--limit): not validated.
+
+    def etcd_quorum(self) -> None:
+        """Stacked etcd on the control planes: an error when no answering member sees a leader."""
+        answering = [
+            h for h in self.cps if h in self.hosts and _tristate((self.hosts[h].get("etcd") or {}).get("member"))
+        ]
+        if not answering:
+            return  # a new cluster (no etcd manifest yet), or no control plane answered
+        health = {h: _tristate((self.hosts[h].get("etcd") or {}).get("healthy")) for h in answering}
+        if any(health.values()):
+            return
+        lost = [h for h in self.cps if h in self.unreachable]
+        unchecked = [h for h in self.cps if h not in self.hosts and h not in self.unreachable]
+        members = len(answering) + len(lost)
+        silent = [h for h in answering if health[h] is None]
+        # What must come back: the lost hosts and the members that did not answer, else every member.
+        back = [h for h in self.cps if h in lost or h in silent] or answering
+        detail = ", ".join(f"{h}: {'no answer' if health[h] is None else 'no leader'}" for h in answering)
+        message = f"etcd quorum lost: {len(answering)} of {members} members reachable ({detail})"
+        if lost:
+            message += f", {len(lost)} unreachable ({', '.join(lost)})"
+        if unchecked:
+            message += f"; {', '.join(unchecked)} not checked"
+        self.report.error(
+            [h for h in self.cps if h in answering or h in lost],
+            "etcd",
+            f"{message}; a quorum needs {members // 2 + 1}, so the Kubernetes API cannot work until a "
+            "majority is back.",
+            f"bring back {', '.join(back)} (start the host, fix its connection or its etcd) and re-run; "
+            f"do not reset or re-initialise the survivors ({', '.join(answering)}): "
+            "their etcd holds the cluster's data.",
+        )
 
     def topology(self) -> None:
         cp_var, n = self.group["control_plane"]["variable"], len(self.cps)

@@ -546,7 +546,7 @@ CASES = [
         "kubeha_init_host",
         "not in the control-plane group",
     ),
-    ("unreachable-host", remove_host("cp3"), "error", "cp3", "ansible_host", "gave no facts"),
+    ("unreachable-host", lambda data: lost(data, "cp3"), "error", "cp3", "ansible_host", "unreachable"),
     (
         "per-host-version",
         lambda data: by_host(data, "w1")["cluster"].update(kubernetes_version="1.32.1"),
@@ -740,3 +740,144 @@ def test_an_empty_inventory_reports_only_the_groups() -> None:
 )
 def test_installed_versions_are_read(text: str | None, version: tuple[int, int, int] | None) -> None:
     assert plugin._installed(text) == version
+
+
+# --- hosts that dropped out of the validation, and stacked etcd's quorum --------------------
+def running_etcd(data: dict, healthy: dict[str, bool | None]) -> dict:
+    """Control planes that already run an etcd member, with their local member's health."""
+    for name in ("cp1", "cp2", "cp3"):
+        by_host(data, name)["etcd"] = {"member": True, "healthy": healthy.get(name, True)}
+    for name in ("lb1", "lb2", "w1"):
+        by_host(data, name)["etcd"] = {"member": False, "healthy": None}
+    return data
+
+
+def lost(data: dict, *names: str) -> dict:
+    """The hosts dropped out of the play that read them: no view, and listed as unreachable."""
+    data["hosts"] = [h for h in data["hosts"] if h["host"] not in names]
+    data["unreachable"] = list(names)
+    return data
+
+
+def errors(problems: list[dict], variable: str) -> list[dict]:
+    return [p for p in problems if p["severity"] == "error" and p["variable"] == variable]
+
+
+def test_a_converged_cluster_with_healthy_etcd_has_no_problem() -> None:
+    assert run(running_etcd(valid(), {})) == []
+
+
+def test_each_unreachable_host_gets_its_own_line() -> None:
+    problems = run(lost(valid(), "cp2", "lb2"))
+    lines = {p["host"]: p for p in errors(problems, "ansible_host")}
+    assert set(lines) == {"cp2", "lb2"}, problems
+    cp2 = lines["cp2"]
+    assert cp2["message"] == "unreachable (or failed) during validation; nothing was changed."
+    assert cp2["fix"] == (
+        "start it or fix its connection (ansible_host, ansible_user), or take it out of the cluster with "
+        "playbooks/remove-node.yml (-e kubeha_remove_nodes=cp2) and the inventory."
+    )
+    assert cp2["line"] == f"ERROR [cp2] ansible_host: {cp2['message']} Fix: {cp2['fix']}"
+    # A load balancer is no node: remove-node.yml does not apply to it.
+    assert "remove-node.yml" not in lines["lb2"]["fix"]
+    assert "take it out of the inventory" in lines["lb2"]["fix"]
+    # Listed as unreachable, not also as a host that gave no facts.
+    assert not any("gave no facts" in p["message"] for p in problems), problems
+
+
+def test_unreachable_hosts_are_listed_in_inventory_order() -> None:
+    # The playbook's list is a set difference, in no particular order.
+    problems = run(lost(valid(), "w1", "cp3", "lb1", "cp2"))
+    assert [p["host"] for p in errors(problems, "ansible_host")] == ["lb1", "cp2", "cp3", "w1"]
+
+
+def test_hosts_left_out_by_a_limit_are_not_problems() -> None:
+    # Left out by --limit: they gave no view, but the play never targeted them.
+    data = valid()
+    data["hosts"] = [h for h in data["hosts"] if h["host"] not in ("cp3", "w1")]
+    data["unreachable"] = []
+    assert run(data) == []
+
+
+def test_a_host_that_answered_is_never_unreachable() -> None:
+    data = valid()
+    data["unreachable"] = ["cp1"]
+    assert run(data) == []
+
+
+def test_quorum_lost_with_one_of_three_answering_and_unhealthy() -> None:
+    data = lost(running_etcd(valid(), {"cp1": False}), "cp2", "cp3")
+    problems = run(data)
+    (quorum,) = errors(problems, "etcd")
+    assert quorum["host"] == "cp1, cp2, cp3"
+    assert quorum["message"] == (
+        "etcd quorum lost: 1 of 3 members reachable (cp1: no leader), 2 unreachable (cp2, cp3); "
+        "a quorum needs 2, so the Kubernetes API cannot work until a majority is back."
+    )
+    assert quorum["fix"] == (
+        "bring back cp2, cp3 (start the host, fix its connection or its etcd) and re-run; do not reset or "
+        "re-initialise the survivors (cp1): their etcd holds the cluster's data."
+    )
+    assert "etcd quorum lost" in quorum["line"]
+    # The unreachable control planes keep their own lines, and errors come first.
+    assert {p["host"] for p in errors(problems, "ansible_host")} == {"cp2", "cp3"}
+    assert problems[0]["severity"] == "error"
+
+
+def test_quorum_lost_names_a_member_whose_etcd_did_not_answer() -> None:
+    # cp1 answered but its etcd did not (null); cp3 answered without a leader; cp2 is down.
+    data = lost(running_etcd(valid(), {"cp1": None, "cp3": False}), "cp2")
+    (quorum,) = errors(run(data), "etcd")
+    assert "2 of 3 members reachable (cp1: no answer, cp3: no leader), 1 unreachable (cp2)" in quorum["message"]
+    assert quorum["fix"].startswith("bring back cp1, cp2 ")
+    assert "the survivors (cp1, cp3)" in quorum["fix"]
+
+
+def test_quorum_lost_without_unreachable_hosts_names_every_member() -> None:
+    # Every member answered without a leader (e.g. cut off from one another).
+    data = running_etcd(valid(), {"cp1": "false", "cp2": "false", "cp3": "false"})
+    problems = run(data)
+    (quorum,) = errors(problems, "etcd")
+    assert "3 of 3 members reachable" in quorum["message"]
+    assert "unreachable" not in quorum["message"]
+    assert "a quorum needs 2" in quorum["message"]
+    assert quorum["fix"].startswith("bring back cp1, cp2, cp3 ")
+    assert [p["variable"] for p in problems] == ["etcd"]
+
+
+def test_two_of_three_answering_and_healthy_is_no_quorum_problem() -> None:
+    data = lost(running_etcd(valid(), {}), "cp3")
+    problems = run(data)
+    assert errors(problems, "etcd") == [], problems
+    (unreachable,) = errors(problems, "ansible_host")
+    assert unreachable["host"] == "cp3"
+
+
+def test_one_healthy_member_is_enough_for_no_quorum_problem() -> None:
+    data = running_etcd(valid(), {"cp1": False, "cp2": None, "cp3": True})
+    assert run(data) == []
+
+
+def test_a_new_cluster_has_no_etcd_problem() -> None:
+    # No etcd manifest anywhere yet: the members' health is not asked.
+    data = valid()
+    for info in data["hosts"]:
+        info["etcd"] = {"member": False, "healthy": None}
+    assert run(data) == []
+    assert errors(run(lost(data, "cp2", "cp3")), "etcd") == []
+
+
+def test_a_member_that_is_no_control_plane_does_not_count() -> None:
+    data = running_etcd(valid(), {"cp1": False, "cp2": False, "cp3": False})
+    for name in ("cp1", "cp2", "cp3"):
+        by_host(data, name)["etcd"]["member"] = False
+    by_host(data, "w1")["etcd"] = {"member": True, "healthy": False}
+    assert run(data) == []
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(True, True), (False, False), (None, None), ("True", True), ("false", False), ("", None), ("None", None)],
+)
+def test_etcd_states_are_read(value: Any, expected: bool | None) -> None:
+    assert plugin._tristate(value) is expected
