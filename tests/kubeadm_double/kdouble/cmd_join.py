@@ -9,7 +9,7 @@ import time
 
 import yaml
 
-from . import clock, httpc, manifests, pki, preflight, tokens, versions
+from . import clock, faults, httpc, manifests, pki, preflight, tokens, versions
 from .apiclient import Client
 from .cli import Fail, FlagSpec, out, parse
 from .common import (
@@ -251,6 +251,7 @@ def join_etcd(node: str, ip: str, endpoints: list[str], release) -> None:
         raise Fail(
             release.phase_error("etcd-join", f"error creating local etcd static pod manifest file: {err}")
         ) from err
+    faults.checkpoint("join/etcd-member-added")
     out("[etcd] Announced new etcd member joining to the existing etcd cluster")
     initial = ",".join(f"{m.get('name') or node}={m['peerURLs'][0]}" for m in members)
     os.makedirs("/var/lib/etcd", mode=0o700, exist_ok=True)
