@@ -23,11 +23,15 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[3]
-PLAYBOOK = ROOT / "playbooks" / "ha-cluster.yml"
+PLAYBOOKS = ROOT / "playbooks"
 LBS = ["kubeha-drills-lb1", "kubeha-drills-lb2"]
 CONTROL_PLANES = ["kubeha-drills-cp1", "kubeha-drills-cp2", "kubeha-drills-cp3"]
 WORKERS = ["kubeha-drills-w1"]
 NODE_NAMES = {"cp1", "cp2", "cp3", "w1"}
+# Spare machines in no cluster group: drills add them with an extra inventory (extra_inventory).
+SPARE_CONTROL_PLANE = "kubeha-drills-cp4"
+SPARE_WORKER = "kubeha-drills-w2"
+DOUBLE_NODES = [*CONTROL_PLANES, *WORKERS, SPARE_CONTROL_PLANE, SPARE_WORKER]
 VIP = "172.28.60.100"
 PORT = 6443
 STATS_SOCKET = "/run/haproxy/admin.sock"
@@ -230,12 +234,33 @@ def wait_healthy(timeout: float = 180) -> float:
     return wait_until(cluster_is_healthy, timeout, "the cluster is whole again (VIP on lb1, 3 UP backends, 3 etcd)")
 
 
-def run_playbook(timeout: float = 900, inventory: str | None = None) -> tuple[int, dict[str, dict], str, float]:
-    """Run ha-cluster.yml against Molecule's inventory; return rc, the recap by host, output, seconds."""
+def extra_inventory(name: str, groups: dict[str, list[str]]) -> str:
+    """An inventory file that adds hosts of Molecule's inventory to cluster groups (used with it)."""
+    path = kubeconfig().parent / f"extra-{name}.yml"
+    children = {group: {"hosts": {host: {} for host in hosts}} for group, hosts in groups.items()}
+    path.write_text(yaml.safe_dump({"all": {"children": children}}))
+    return str(path)
+
+
+def playbook_argv(playbook: str = "ha-cluster.yml", *args: str, inventories: tuple[str, ...] = ()) -> list[str]:
+    """ansible-playbook for one of the collection's playbooks on Molecule's inventory (+ `inventories`)."""
+    argv = ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"]]
+    for inventory in inventories:
+        argv += ["-i", inventory]
+    return [*argv, *args, str(PLAYBOOKS / playbook)]
+
+
+def run_playbook(
+    playbook: str = "ha-cluster.yml",
+    *args: str,
+    inventories: tuple[str, ...] = (),
+    timeout: float = 900,
+) -> tuple[int, dict[str, dict], str, float]:
+    """Run a playbook (see playbook_argv); return rc, the recap by host, the output and the seconds."""
     start = time.monotonic()
     try:
         result = subprocess.run(
-            ["ansible-playbook", "-i", inventory or os.environ["MOLECULE_INVENTORY_FILE"], str(PLAYBOOK)],
+            playbook_argv(playbook, *args, inventories=inventories),
             capture_output=True,
             text=True,
             timeout=timeout,
@@ -245,15 +270,67 @@ def run_playbook(timeout: float = 900, inventory: str | None = None) -> tuple[in
     except subprocess.TimeoutExpired as error:
         returncode = 124
         output = (error.stdout or b"").decode() if isinstance(error.stdout, bytes) else (error.stdout or "")
-    recap = {m["host"]: m.groupdict() for m in RECAP_LINE.finditer(output)}
-    return returncode, recap, output, time.monotonic() - start
+    return returncode, recap_of(output), output, time.monotonic() - start
 
 
-def assert_rerun_changes_nothing(drill: str) -> None:
+def recap_of(output: str) -> dict[str, dict]:
+    return {m["host"]: m.groupdict() for m in RECAP_LINE.finditer(output)}
+
+
+def changed_hosts(recap: dict[str, dict]) -> dict[str, int]:
+    return {host: int(row["changed"]) for host, row in recap.items() if int(row["changed"])}
+
+
+def assert_rerun_changes_nothing(drill: str, inventories: tuple[str, ...] = ()) -> None:
     """Drill 6: after a drill, ha-cluster.yml on the restored cluster reports changed=0 everywhere."""
-    returncode, recap, output, took = run_playbook()
-    changed = {host: int(row["changed"]) for host, row in recap.items() if int(row["changed"])}
+    returncode, recap, output, took = run_playbook(inventories=inventories)
+    changed = changed_hosts(recap)
     figure(f"{drill}.rerun_after_drill", f"changed={sum(changed.values())} on {len(recap)} hosts in {took:.0f} s")
     assert returncode == 0, f"ha-cluster.yml after the {drill} drill failed:\n{output[-4000:]}"
     assert recap, f"no play recap:\n{output[-4000:]}"
     assert not changed, f"ha-cluster.yml after the {drill} drill changed {changed}:\n{output[-6000:]}"
+
+
+def remove_nodes(*hosts: str, inventories: tuple[str, ...] = ()) -> float:
+    """remove-node.yml for `hosts`; asserts success and that a second run changes nothing."""
+    returncode, _recap, output, took = run_playbook(
+        "remove-node.yml", "-e", f"kubeha_remove_nodes={','.join(hosts)}", inventories=inventories
+    )
+    assert returncode == 0, f"remove-node.yml {hosts} failed:\n{output[-4000:]}"
+    return took
+
+
+def etcd_member_names() -> list[str]:
+    """Every member's name, "" for an unstarted one, sorted."""
+    return sorted(m.get("name", "") for m in etcd_members(CONTROL_PLANES[0]))
+
+
+def node_names() -> set[str]:
+    listed = kubectl("get", "nodes", "-o", "name")
+    assert listed.returncode == 0, listed.stderr
+    return {name.removeprefix("node/") for name in listed.stdout.split()}
+
+
+def haproxy_servers(lb: str) -> list[str]:
+    """The API servers in the LB's haproxy configuration (what is configured, not their state)."""
+    config = sh(lb, "cat /etc/haproxy/haproxy.cfg").stdout
+    return [line.split()[1] for line in config.splitlines() if line.strip().startswith("server ")]
+
+
+def set_clock_offset(offset: str | None) -> None:
+    """Move the kubeadm double's clock (token and kubeadm-certs expiry) on every double node."""
+    for name in DOUBLE_NODES:
+        command = (
+            f"echo {offset} > /etc/kubeadm-double/clock-offset" if offset else "rm -f /etc/kubeadm-double/clock-offset"
+        )
+        assert sh(name, command).returncode == 0, f"cannot set the clock offset on {name}"
+
+
+def boot(container: str) -> None:
+    """Start a node container and wait until its systemd has booted (bounded)."""
+    docker("start", container)
+    wait_until(
+        lambda: sh(container, "systemctl is-system-running").stdout.strip() in {"running", "degraded"},
+        180,
+        f"{container} has booted",
+    )
