@@ -1093,7 +1093,10 @@ def _validate_durations(session: Session, params: Mapping[str, Any]) -> tuple[da
         min_ttl = parse_duration(params.get("token_min_ttl") or "1h")
     except ValueError as exc:
         raise session.error(str(exc)) from None
-    if ttl <= min_ttl or ttl.total_seconds() <= 0:
+    if ttl.total_seconds() <= 0:
+        raise session.error("token_ttl must be a positive duration")
+    # token_min_ttl only matters when tokens may be reused.
+    if params.get("token_reuse", True) and ttl <= min_ttl:
         raise session.error("token_ttl must be longer than token_min_ttl, or a new token would never be reused")
     return ttl, min_ttl
 

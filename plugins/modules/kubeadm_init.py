@@ -112,6 +112,7 @@ options:
   token_min_ttl:
     description:
       - A token is reused only while it has more than this left; must be shorter than O(token_ttl).
+        Ignored when O(token_reuse=false).
     type: str
     default: 1h
   token_reuse:
