@@ -28,8 +28,14 @@ measurements of a real Kubernetes cluster**: they show how the load balancer, th
 etcd and the collection's playbooks behave around a failure, not how a real kube-apiserver does.
 
 Scenarios: `molecule/drills` (HA drills on one shared converged cluster: 2 load balancers with
-a keepalived VIP, 3 control planes, 1 worker) and `molecule/loadbalancer` (haproxy and
-keepalived in front of three HTTPS /readyz fixtures). Regenerate with
+a keepalived VIP, 3 control planes, 1 worker, and 2 spare machines that drills join and remove
+again; each drill restores the cluster and is followed by a `changed=0` re-run) and
+`molecule/loadbalancer` (haproxy and keepalived in front of three HTTPS /readyz fixtures).
+Figure names: `cp_loss` one control plane down and back (with a worker joining meanwhile),
+`lb_loss` haproxy down on the VIP holder, `no_quorum` two control planes down,
+`interrupted_join` a control-plane join killed after its etcd member was added, `joins_later`
+joins with the double's clock 3 h and 25 h ahead, `replace` remove-node.yml (refusal, removal,
+adding back). Times of playbook runs include Ansible over `docker exec` on a 2-core machine. Regenerate with
 `tools/reliability_report.py` after `molecule test -s drills` and `-s loadbalancer` have written
 their logs under `.artifacts/`.
 """
