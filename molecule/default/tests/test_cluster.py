@@ -11,6 +11,7 @@ import json
 import os
 import stat
 import subprocess
+from datetime import datetime, timedelta, timezone
 from functools import cache
 from pathlib import Path
 
@@ -86,3 +87,28 @@ def test_kubeconfigs_are_private_and_point_at_the_load_balancer() -> None:
         assert f"server: {ENDPOINT}" in kubeconfig.content_string, name
     assert stat.S_IMODE(LOCAL_KUBECONFIG.stat().st_mode) == 0o600
     assert f"server: {ENDPOINT}" in LOCAL_KUBECONFIG.read_text()
+
+
+def json_stream(text: str) -> list[dict]:
+    """The documents of `kubeadm ... -o json`, which prints one JSON object after another."""
+    decoder, position, documents = json.JSONDecoder(), 0, []
+    text = text.strip()
+    while position < len(text):
+        document, position = decoder.raw_decode(text, position)
+        documents.append(document)
+        position = len(text) - len(text[position:].lstrip())
+    return documents
+
+
+def test_no_bootstrap_token_outlives_the_configured_ttl() -> None:
+    """kubeadm init's own token lives kubeadm_init_token_ttl (2 h), not kubeadm's 24 h default."""
+    listed = node(CONTROL_PLANES[0]).run_expect([0], "kubeadm token list -o json").stdout
+    # Only token IDs (the public half) are kept, so no secret reaches the log.
+    expiries = {
+        document["token"].split(".")[0]: datetime.fromisoformat(document["expires"].replace("Z", "+00:00"))
+        for document in json_stream(listed)
+    }
+    latest = datetime.now(timezone.utc) + timedelta(hours=2, minutes=1)
+    assert expiries, "kubeadm token list showed no token"
+    late = {token_id: str(expires) for token_id, expires in expiries.items() if expires > latest}
+    assert not late, f"bootstrap tokens valid beyond 2 h: {late}"
