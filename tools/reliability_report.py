@@ -34,7 +34,7 @@ again; each drill restores the cluster and is followed by a `changed=0` re-run) 
 Figure names: `cp_loss` one control plane down and back (with a worker joining meanwhile),
 `lb_loss` haproxy down on the VIP holder, `no_quorum` two control planes down,
 `interrupted_join` a control-plane join killed after its etcd member was added, `joins_later`
-joins with the double's clock 3 h and 25 h ahead, `replace` remove-node.yml (refusal, removal,
+joins with the double's clock 3 h and 25 h ahead, `replace` remove_node.yml (refusal, removal,
 adding back). Times of playbook runs include Ansible over `docker exec` on a 2-core machine. Regenerate with
 `tools/reliability_report.py` after `molecule test -s drills` and `-s loadbalancer` have written
 their logs under `.artifacts/`.

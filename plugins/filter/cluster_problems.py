@@ -397,7 +397,7 @@ class _Checker:
     def unanswered(self) -> None:
         for host in self.unreachable:
             remove = (
-                f"take it out of the cluster with playbooks/remove-node.yml (-e kubeha_remove_nodes={host}) "
+                f"take it out of the cluster with playbooks/remove_node.yml (-e kubeha_remove_nodes={host}) "
                 "and the inventory"
                 if host in self.nodes
                 else "take it out of the inventory"

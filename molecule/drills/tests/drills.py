@@ -242,7 +242,7 @@ def extra_inventory(name: str, groups: dict[str, list[str]]) -> str:
     return str(path)
 
 
-def playbook_argv(playbook: str = "ha-cluster.yml", *args: str, inventories: tuple[str, ...] = ()) -> list[str]:
+def playbook_argv(playbook: str = "ha_cluster.yml", *args: str, inventories: tuple[str, ...] = ()) -> list[str]:
     """ansible-playbook for one of the collection's playbooks on Molecule's inventory (+ `inventories`)."""
     argv = ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"]]
     for inventory in inventories:
@@ -251,7 +251,7 @@ def playbook_argv(playbook: str = "ha-cluster.yml", *args: str, inventories: tup
 
 
 def run_playbook(
-    playbook: str = "ha-cluster.yml",
+    playbook: str = "ha_cluster.yml",
     *args: str,
     inventories: tuple[str, ...] = (),
     timeout: float = 900,
@@ -282,21 +282,21 @@ def changed_hosts(recap: dict[str, dict]) -> dict[str, int]:
 
 
 def assert_rerun_changes_nothing(drill: str, inventories: tuple[str, ...] = ()) -> None:
-    """Drill 6: after a drill, ha-cluster.yml on the restored cluster reports changed=0 everywhere."""
+    """Drill 6: after a drill, ha_cluster.yml on the restored cluster reports changed=0 everywhere."""
     returncode, recap, output, took = run_playbook(inventories=inventories)
     changed = changed_hosts(recap)
     figure(f"{drill}.rerun_after_drill", f"changed={sum(changed.values())} on {len(recap)} hosts in {took:.0f} s")
-    assert returncode == 0, f"ha-cluster.yml after the {drill} drill failed:\n{output[-4000:]}"
+    assert returncode == 0, f"ha_cluster.yml after the {drill} drill failed:\n{output[-4000:]}"
     assert recap, f"no play recap:\n{output[-4000:]}"
-    assert not changed, f"ha-cluster.yml after the {drill} drill changed {changed}:\n{output[-6000:]}"
+    assert not changed, f"ha_cluster.yml after the {drill} drill changed {changed}:\n{output[-6000:]}"
 
 
 def remove_nodes(*hosts: str, inventories: tuple[str, ...] = ()) -> float:
-    """remove-node.yml for `hosts`; asserts success and that a second run changes nothing."""
+    """remove_node.yml for `hosts`; asserts success and that a second run changes nothing."""
     returncode, _recap, output, took = run_playbook(
-        "remove-node.yml", "-e", f"kubeha_remove_nodes={','.join(hosts)}", inventories=inventories
+        "remove_node.yml", "-e", f"kubeha_remove_nodes={','.join(hosts)}", inventories=inventories
     )
-    assert returncode == 0, f"remove-node.yml {hosts} failed:\n{output[-4000:]}"
+    assert returncode == 0, f"remove_node.yml {hosts} failed:\n{output[-4000:]}"
     return took
 
 

@@ -4,7 +4,7 @@ Measured with the kubeadm TEST DOUBLE (kubeadm, kubelet, kube-apiserver are stan
 haproxy, keepalived, etcd, kubectl and TLS; these are not figures from a real Kubernetes cluster.
 The drills share one cluster: each starts from, and restores, the whole cluster (every container
 running, every backend UP on both LBs, lb1 holding the VIP, three healthy etcd members) and
-checks that it did; after each, ha-cluster.yml re-runs with changed=0 (drill 6).
+checks that it did; after each, ha_cluster.yml re-runs with changed=0 (drill 6).
 Every figure is printed as a `KUBEHA-FIGURE drills.<name>: <value>` line.
 """
 
@@ -142,10 +142,10 @@ def test_drill1_one_control_plane_down_then_back() -> None:
     figure("cp_loss.etcd_health_with_one_down", json.dumps(health, sort_keys=True))
     assert health == {"cp1": True, "cp2": True, "cp3": False}, health
 
-    # A worker still joins: ha-cluster.yml limited to the new worker (a full run would stop on
+    # A worker still joins: ha_cluster.yml limited to the new worker (a full run would stop on
     # the unreachable control plane), through the VIP, with a token minted on a live one.
     as_worker = extra_inventory("w2-worker", {"workers": [SPARE_WORKER]})
-    returncode, _recap, output, took = run_playbook("ha-cluster.yml", "--limit", SPARE_WORKER, inventories=(as_worker,))
+    returncode, _recap, output, took = run_playbook("ha_cluster.yml", "--limit", SPARE_WORKER, inventories=(as_worker,))
     figure("cp_loss.worker_join_during_outage", f"rc={returncode} in {took:.0f} s with {victim} down")
     assert returncode == 0, f"the worker could not join during the outage:\n{output[-4000:]}"
     wait_until(lambda: "w2" in ready_nodes(), 60, "w2 is Ready")
@@ -227,9 +227,9 @@ def test_drill1_two_control_planes_down_no_quorum() -> None:
     said = "etcd quorum lost" in output
     figure("no_quorum.playbook_end", f"rc={returncode} after {took:.0f} s; says 'etcd quorum lost': {said}")
     print(f"recap with two control planes down: {recap}; {time.monotonic() - stopped:.0f} s")
-    assert returncode != 0, "ha-cluster.yml reported success with two of three control planes down"
-    assert returncode != 124, f"ha-cluster.yml did not end within {NO_QUORUM_PLAYBOOK_BOUND:.0f} s with quorum lost"
-    assert said, f"ha-cluster.yml did not say that etcd lost its quorum:\n{output[-4000:]}"
+    assert returncode != 0, "ha_cluster.yml reported success with two of three control planes down"
+    assert returncode != 124, f"ha_cluster.yml did not end within {NO_QUORUM_PLAYBOOK_BOUND:.0f} s with quorum lost"
+    assert said, f"ha_cluster.yml did not say that etcd lost its quorum:\n{output[-4000:]}"
     for victim in victims:
         assert f"ERROR [{victim}] ansible_host: unreachable" in output, f"{victim} is not named:\n{output[-4000:]}"
     assert not changed_hosts(recap), f"a run without quorum changed something: {recap}"
@@ -269,7 +269,7 @@ def test_drill3_interrupted_control_plane_join() -> None:
     figure("interrupted_join.left_on_the_node", " ".join(sorted(left)))
     returncode, _recap, output, took = run_playbook(inventories=(as_control_plane,))
     figure("interrupted_join.rerun", f"rc={returncode} in {took:.0f} s")
-    assert returncode == 0, f"re-running ha-cluster.yml after the interrupted join failed:\n{output[-4000:]}"
+    assert returncode == 0, f"re-running ha_cluster.yml after the interrupted join failed:\n{output[-4000:]}"
     # Exactly the inventory's control planes, every one started and healthy: no stale member.
     assert etcd_member_names() == ["cp1", "cp2", "cp3", "cp4"], etcd_member_names()
     assert all(etcd_healthy(CONTROL_PLANES[0], m) for m in etcd_members(CONTROL_PLANES[0]))
@@ -334,10 +334,10 @@ def test_drill5_remove_and_replace_a_control_plane() -> None:
     # Refused: with cp3 down, removing cp2 would leave cp1 alone of two members.
     docker("stop", "-t", "0", victim)
     returncode, recap, output, took = run_playbook(
-        "remove-node.yml", "-e", f"kubeha_remove_nodes={healthy}", timeout=300
+        "remove_node.yml", "-e", f"kubeha_remove_nodes={healthy}", timeout=300
     )
     figure("replace.refused_removal", f"rc={returncode} in {took:.0f} s with {victim} down")
-    assert returncode != 0, f"remove-node.yml broke etcd's quorum:\n{output[-4000:]}"
+    assert returncode != 0, f"remove_node.yml broke etcd's quorum:\n{output[-4000:]}"
     assert "would break etcd's quorum" in output, output[-4000:]
     assert not changed_hosts(recap), f"a refused removal changed {recap}"
     assert sorted(m["name"] for m in etcd_members(keeper)) == ["cp1", "cp2", "cp3"]
@@ -356,11 +356,11 @@ def test_drill5_remove_and_replace_a_control_plane() -> None:
         assert server_states(lb) == dict.fromkeys(CONTROL_PLANES[:2], "UP")
     leftovers = sh(victim, "ls /etc/kubernetes/kubelet.conf; find /etc/kubernetes/manifests /var/lib/etcd -mindepth 1")
     assert not leftovers.stdout.strip(), f"kubeadm reset left {leftovers.stdout}"
-    returncode, recap, output, _took = run_playbook("remove-node.yml", "-e", f"kubeha_remove_nodes={victim}")
+    returncode, recap, output, _took = run_playbook("remove_node.yml", "-e", f"kubeha_remove_nodes={victim}")
     assert returncode == 0, f"a second removal failed:\n{output[-3000:]}"
     assert not changed_hosts(recap), f"a second removal changed {recap}:\n{output[-3000:]}"
 
-    # Added back: ha-cluster.yml joins it again (fresh member, backend back).
+    # Added back: ha_cluster.yml joins it again (fresh member, backend back).
     returncode, _recap, output, took = run_playbook()
     figure("replace.add_back", f"rc={returncode} in {took:.0f} s")
     assert returncode == 0, f"adding {victim} back failed:\n{output[-4000:]}"

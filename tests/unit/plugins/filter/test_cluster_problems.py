@@ -775,11 +775,11 @@ def test_each_unreachable_host_gets_its_own_line() -> None:
     assert cp2["message"] == "unreachable (or failed) during validation; nothing was changed."
     assert cp2["fix"] == (
         "start it or fix its connection (ansible_host, ansible_user), or take it out of the cluster with "
-        "playbooks/remove-node.yml (-e kubeha_remove_nodes=cp2) and the inventory."
+        "playbooks/remove_node.yml (-e kubeha_remove_nodes=cp2) and the inventory."
     )
     assert cp2["line"] == f"ERROR [cp2] ansible_host: {cp2['message']} Fix: {cp2['fix']}"
-    # A load balancer is no node: remove-node.yml does not apply to it.
-    assert "remove-node.yml" not in lines["lb2"]["fix"]
+    # A load balancer is no node: remove_node.yml does not apply to it.
+    assert "remove_node.yml" not in lines["lb2"]["fix"]
     assert "take it out of the inventory" in lines["lb2"]["fix"]
     # Listed as unreachable, not also as a host that gave no facts.
     assert not any("gave no facts" in p["message"] for p in problems), problems
