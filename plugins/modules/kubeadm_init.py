@@ -50,15 +50,6 @@ options:
     description:
       - The address this node's API server advertises (C(--apiserver-advertise-address)).
     type: str
-  node_name:
-    description:
-      - The Node name of this node (C(--node-name)); kubeadm defaults to the host name.
-    type: str
-  cri_socket:
-    description:
-      - The container runtime socket, for example V(unix:///var/run/containerd/containerd.sock)
-        (C(--cri-socket)). Also given to C(kubeadm reset).
-    type: str
   config:
     description:
       - kubeadm configuration documents, keyed by kind. Supported kinds are C(InitConfiguration),
@@ -82,17 +73,6 @@ options:
       - Not needed for O(join_credentials=control_plane), which uploads them when it is asked anyway.
     type: bool
     default: false
-  ignore_preflight_errors:
-    description:
-      - Names of preflight checks whose errors become warnings (C(--ignore-preflight-errors)),
-        for example V(NumCPU). None by default; V(all) is accepted but hides real problems.
-    type: list
-    elements: str
-    default: []
-  kubeadm_path:
-    description:
-      - The kubeadm executable. By default C(kubeadm) is looked up on E(PATH), C(/usr/bin) and C(/usr/local/bin).
-    type: path
   join_credentials:
     description:
       - Which join credentials to return in RV(join_credentials).
@@ -121,24 +101,17 @@ options:
         creating one. V(false) mints a fresh token every time (just-in-time joins).
     type: bool
     default: true
-  reset_on_failure:
-    description:
-      - Run C(kubeadm reset --force) when C(kubeadm init) fails, so that the next run starts from a clean
-        node. Never done when the failure is that the node already runs a control plane.
-    type: bool
-    default: true
 attributes:
   check_mode:
-    support: full
     description: Predicts RV(ignore:changed) from the node's files and the cluster's token list without
       initialising the node, creating a token or uploading certificates.
-  diff_mode:
-    support: none
-    description: Nothing to show as a diff.
-  platform:
-    support: full
-    platforms: posix
-    description: Linux nodes with kubeadm installed.
+  idempotent:
+    support: partial
+    details:
+      - Idempotent unless O(join_credentials=control_plane) or O(token_reuse=false), which mint every run.
+extends_documentation_fragment:
+  - kubeha.kubeadm._kubeadm
+  - kubeha.kubeadm._kubeadm.node
 notes:
   - Run it as root on the first control plane. Only that node needs it; later control planes join with
     M(kubeha.kubeadm.kubeadm_join).
@@ -235,6 +208,14 @@ node_state:
       type: bool
     ca_crt:
       description: Whether C(/etc/kubernetes/pki/ca.crt) exists.
+      type: bool
+    etcd_manifest:
+      description: Whether C(/etc/kubernetes/manifests/etcd.yaml) exists (this node runs a stacked etcd member).
+      type: bool
+    stacked_etcd:
+      description:
+        - Whether this node's API server manifest points at a local etcd (C(--etcd-servers=https://127.0.0.1:2379)),
+          kubeadm's stacked topology.
       type: bool
 initialized:
   description: Whether this run ran C(kubeadm init) successfully.
@@ -344,11 +325,12 @@ cmd:
 
 # Ansible modules keep their imports below the documentation strings (validate-modules insists).
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
-from ansible_collections.kubeha.kubeadm.plugins.module_utils._kubeadm import (  # noqa: E402
-    KUBERNETES_DIR,
-    KubeadmError,
+from ansible_collections.kubeha.kubeadm.plugins.module_utils._kubeadm import init_node  # noqa: E402
+from ansible_collections.kubeha.kubeadm.plugins.module_utils._kubeadm_errors import KubeadmError  # noqa: E402
+from ansible_collections.kubeha.kubeadm.plugins.module_utils._kubeadm_node import KUBERNETES_DIR  # noqa: E402
+from ansible_collections.kubeha.kubeadm.plugins.module_utils._kubeadm_session import (  # noqa: E402
+    KUBEADM_COMMON_ARGSPEC,
     find_kubeadm,
-    init_node,
     module_runner,
 )
 
@@ -356,22 +338,18 @@ from ansible_collections.kubeha.kubeadm.plugins.module_utils._kubeadm import (  
 def main() -> None:
     module = AnsibleModule(
         argument_spec={
+            **KUBEADM_COMMON_ARGSPEC,
             "control_plane_endpoint": {"type": "str"},
             "pod_network_cidr": {"type": "str"},
             "service_cidr": {"type": "str"},
             "kubernetes_version": {"type": "str"},
             "apiserver_advertise_address": {"type": "str"},
-            "node_name": {"type": "str"},
-            "cri_socket": {"type": "str"},
             "config": {"type": "dict"},
             "upload_certs": {"type": "bool", "default": False},
-            "ignore_preflight_errors": {"type": "list", "elements": "str", "default": []},
-            "kubeadm_path": {"type": "path"},
             "join_credentials": {"type": "str", "choices": ["none", "worker", "control_plane"], "default": "none"},
             "token_ttl": {"type": "str", "default": "2h", "no_log": False},
             "token_min_ttl": {"type": "str", "default": "1h", "no_log": False},
             "token_reuse": {"type": "bool", "default": True, "no_log": False},
-            "reset_on_failure": {"type": "bool", "default": True},
         },
         supports_check_mode=True,
     )

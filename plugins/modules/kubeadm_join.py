@@ -56,15 +56,6 @@ options:
     description:
       - The address this node's API server advertises, for a control plane (C(--apiserver-advertise-address)).
     type: str
-  node_name:
-    description:
-      - The Node name of this node (C(--node-name)); kubeadm defaults to the host name.
-    type: str
-  cri_socket:
-    description:
-      - The container runtime socket, for example V(unix:///var/run/containerd/containerd.sock)
-        (C(--cri-socket)). Also given to C(kubeadm reset).
-    type: str
   config:
     description:
       - kubeadm configuration documents, keyed by kind; only C(JoinConfiguration) is supported. The value
@@ -78,36 +69,13 @@ options:
       - Pass the token and certificate key with O(token) and O(certificate_key), which are kept out of
         logs, rather than in here.
     type: dict
-  ignore_preflight_errors:
-    description:
-      - Names of preflight checks whose errors become warnings (C(--ignore-preflight-errors)).
-        None by default.
-    type: list
-    elements: str
-    default: []
-  kubeadm_path:
-    description:
-      - The kubeadm executable. By default C(kubeadm) is looked up on E(PATH), C(/usr/bin) and C(/usr/local/bin).
-    type: path
-  reset_on_failure:
-    description:
-      - Run C(kubeadm reset --force) when C(kubeadm join) fails, so that a re-run starts from a clean node.
-      - Never done when the failure is that the node has already joined a cluster.
-      - C(kubeadm reset) on a failed control plane also removes its etcd member when the cluster is reachable.
-    type: bool
-    default: true
 attributes:
   check_mode:
-    support: full
     description: Predicts RV(ignore:changed) from the node's files without joining or resetting it. Missing
       credentials only produce a warning in check mode.
-  diff_mode:
-    support: none
-    description: Nothing to show as a diff.
-  platform:
-    support: full
-    platforms: posix
-    description: Linux nodes with kubeadm installed.
+extends_documentation_fragment:
+  - kubeha.kubeadm._kubeadm
+  - kubeha.kubeadm._kubeadm.node
 notes:
   - Run it as root. Join control planes one at a time (C(serial=1)), because stacked etcd grows one member at
     a time and every new certificate upload replaces the key of the previous one.
@@ -190,6 +158,14 @@ node_state:
     ca_crt:
       description: Whether C(/etc/kubernetes/pki/ca.crt) exists.
       type: bool
+    etcd_manifest:
+      description: Whether C(/etc/kubernetes/manifests/etcd.yaml) exists (this node runs a stacked etcd member).
+      type: bool
+    stacked_etcd:
+      description:
+        - Whether this node's API server manifest points at a local etcd (C(--etcd-servers=https://127.0.0.1:2379)),
+          kubeadm's stacked topology.
+      type: bool
 node_state_after:
   description: The same as RV(node_state), after a successful join.
   returned: when kubeadm join ran successfully
@@ -251,11 +227,12 @@ cmd:
 
 # Ansible modules keep their imports below the documentation strings (validate-modules insists).
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
-from ansible_collections.kubeha.kubeadm.plugins.module_utils._kubeadm import (  # noqa: E402
-    KUBERNETES_DIR,
-    KubeadmError,
+from ansible_collections.kubeha.kubeadm.plugins.module_utils._kubeadm import join_node  # noqa: E402
+from ansible_collections.kubeha.kubeadm.plugins.module_utils._kubeadm_errors import KubeadmError  # noqa: E402
+from ansible_collections.kubeha.kubeadm.plugins.module_utils._kubeadm_node import KUBERNETES_DIR  # noqa: E402
+from ansible_collections.kubeha.kubeadm.plugins.module_utils._kubeadm_session import (  # noqa: E402
+    KUBEADM_COMMON_ARGSPEC,
     find_kubeadm,
-    join_node,
     module_runner,
 )
 
@@ -263,18 +240,14 @@ from ansible_collections.kubeha.kubeadm.plugins.module_utils._kubeadm import (  
 def main() -> None:
     module = AnsibleModule(
         argument_spec={
+            **KUBEADM_COMMON_ARGSPEC,
             "api_server_endpoint": {"type": "str"},
             "token": {"type": "str", "no_log": True},
             "discovery_token_ca_cert_hashes": {"type": "list", "elements": "str", "no_log": False},
             "control_plane": {"type": "bool", "default": False},
             "certificate_key": {"type": "str", "no_log": True},
             "apiserver_advertise_address": {"type": "str"},
-            "node_name": {"type": "str"},
-            "cri_socket": {"type": "str"},
             "config": {"type": "dict"},
-            "ignore_preflight_errors": {"type": "list", "elements": "str", "default": []},
-            "kubeadm_path": {"type": "path"},
-            "reset_on_failure": {"type": "bool", "default": True},
         },
         supports_check_mode=True,
     )

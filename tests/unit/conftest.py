@@ -51,7 +51,11 @@ _make_collection_importable()
 # Imported only once the collection is importable.
 from ansible.module_utils import basic  # noqa: E402
 from ansible.module_utils.testing import patch_module_args  # noqa: E402
-from ansible_collections.kubeha.kubeadm.plugins.module_utils import _kubeadm  # noqa: E402
+from ansible_collections.kubeha.kubeadm.plugins.module_utils import (  # noqa: E402
+    _kubeadm_credentials,
+    _kubeadm_errors,
+    _kubeadm_node,
+)
 
 
 def read_fixture(name: str) -> str:
@@ -199,7 +203,7 @@ class Harness:
                 path.write_text("# written by the test harness\n")
 
     def reset(self) -> None:
-        for name in _kubeadm.NODE_FILES.values():
+        for name in _kubeadm_node.NODE_FILES.values():
             path = self.root / name
             if path.exists():
                 path.unlink()
@@ -252,7 +256,7 @@ class Harness:
         self.monkeypatch.setattr(basic.AnsibleModule, "warn", lambda _self, text: harness.warnings.append(text))
         self.monkeypatch.setattr(basic.AnsibleModule, "get_bin_path", lambda *_args, **_kw: str(harness.kubeadm))
         self.monkeypatch.setattr(module, "KUBERNETES_DIR", str(self.root))
-        self.monkeypatch.setattr(_kubeadm, "utc_now", lambda: NOW)
+        self.monkeypatch.setattr(_kubeadm_credentials, "utc_now", lambda: NOW)
 
         args = dict(self.substitute(case.get("params") or {}))
         args.update(_ansible_tmpdir=str(self.tmpdir), _ansible_check_mode=bool(case.get("check_mode")))
@@ -309,7 +313,7 @@ def check_outcome(harness: Harness, case: dict[str, Any], outcome: ModuleExit) -
     for text in msg_excludes:
         assert text not in json.dumps(outcome.payload)
     if "node_after" in case:
-        assert _kubeadm.probe_node_state(str(harness.root)).role == case["node_after"]
+        assert _kubeadm_node.probe_node_state(str(harness.root)).role == case["node_after"]
     if "commands" in case:
         assert outcome.payload["commands"] == harness.substitute(case["commands"])
     if "warnings" in case:
@@ -320,6 +324,6 @@ def check_outcome(harness: Harness, case: dict[str, Any], outcome: ModuleExit) -
         assert secret.lower() not in dumped.lower(), f"secret {secret[:6]}... leaked"
     if outcome.kind == "fail":
         assert "\n" not in outcome.payload["msg"], "the failure message must be one line"
-        assert outcome.payload["failure_category"] in _kubeadm.FAILURE_CATEGORIES
+        assert outcome.payload["failure_category"] in _kubeadm_errors.FAILURE_CATEGORIES
     for call in harness.calls:
         assert all(isinstance(word, str) for word in call)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pathlib
 
 import pytest
-import yaml
 from ansible_collections.kubeha.kubeadm.plugins.modules import kubeadm_init
 from conftest import check_outcome, load_cases
 
@@ -28,17 +27,3 @@ def test_check_mode_needs_no_kubeadm(harness) -> None:
     case = {"node": [], "check_mode": True, "params": {"kubeadm_path": "/nowhere/kubeadm"}}
     outcome = harness.run(kubeadm_init, case)
     assert (outcome.kind, outcome.payload["changed"]) == ("exit", True)
-
-
-def test_documentation_matches_argument_spec() -> None:
-    documented = yaml.safe_load(kubeadm_init.DOCUMENTATION)["options"]
-    yaml.safe_load(kubeadm_init.EXAMPLES)
-    returned = yaml.safe_load(kubeadm_init.RETURN)
-    assert {"join_credentials", "node_state", "failure_category", "commands"} <= set(returned)
-    assert set(documented) == {
-        "control_plane_endpoint", "pod_network_cidr", "service_cidr", "kubernetes_version",
-        "apiserver_advertise_address", "node_name", "cri_socket", "config", "upload_certs",
-        "ignore_preflight_errors", "kubeadm_path", "join_credentials", "token_ttl", "token_min_ttl", "token_reuse",
-        "reset_on_failure",
-    }  # fmt: skip
-    assert documented["ignore_preflight_errors"]["default"] == []

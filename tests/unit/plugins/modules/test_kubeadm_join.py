@@ -5,7 +5,6 @@ from __future__ import annotations
 import pathlib
 
 import pytest
-import yaml
 from ansible_collections.kubeha.kubeadm.plugins.modules import kubeadm_join
 from conftest import check_outcome, load_cases
 
@@ -23,15 +22,3 @@ def test_secret_options_are_no_log() -> None:
     assert '"token": {"type": "str", "no_log": True}' in source
     assert '"certificate_key": {"type": "str", "no_log": True}' in source
     assert '"discovery_token_ca_cert_hashes": {"type": "list", "elements": "str", "no_log": False}' in source
-
-
-def test_documentation_matches_argument_spec() -> None:
-    documented = yaml.safe_load(kubeadm_join.DOCUMENTATION)["options"]
-    yaml.safe_load(kubeadm_join.EXAMPLES)
-    returned = yaml.safe_load(kubeadm_join.RETURN)
-    assert {"joined_as", "node_state", "failure_category", "commands"} <= set(returned)
-    assert set(documented) == {
-        "api_server_endpoint", "token", "discovery_token_ca_cert_hashes", "control_plane", "certificate_key",
-        "apiserver_advertise_address", "node_name", "cri_socket", "config", "ignore_preflight_errors",
-        "kubeadm_path", "reset_on_failure",
-    }  # fmt: skip
