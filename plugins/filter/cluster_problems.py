@@ -11,6 +11,7 @@ from collections import defaultdict
 from typing import Any, Callable
 
 from ansible.errors import AnsibleFilterError
+from ansible_collections.kubeha.kubeadm.plugins.module_utils._etcd import fault_tolerance, quorum_size
 
 DOCUMENTATION = r"""
 name: cluster_problems
@@ -435,7 +436,7 @@ class _Checker:
         self.report.error(
             [h for h in self.cps if h in answering or h in lost],
             "etcd",
-            f"{message}; a quorum needs {members // 2 + 1}, so the Kubernetes API cannot work until a "
+            f"{message}; a quorum needs {quorum_size(members)}, so the Kubernetes API cannot work until a "
             "majority is back.",
             f"bring back {', '.join(back)} (start the host, fix its connection or its etcd) and re-run; "
             f"do not reset or re-initialise the survivors ({', '.join(answering)}): "
@@ -462,11 +463,11 @@ class _Checker:
                 "or set kubeha_require_ha: false for a single control plane.",
             )
         if n and (n < 3 or n % 2 == 0):
-            tolerated = (n - 1) // 2
+            tolerated = fault_tolerance(n)
             self.report.warning(
                 self.cps,
                 cp_var,
-                f"{n} control plane(s): stacked etcd needs {n // 2 + 1} members up and tolerates "
+                f"{n} control plane(s): stacked etcd needs {quorum_size(n)} members up and tolerates "
                 f"{tolerated} failure(s); {n + 1 if n % 2 == 0 else 3} would tolerate more.",
                 f"use an odd number of control planes, at least three (3 or 5), in '{self.g('control_plane')}'.",
             )
