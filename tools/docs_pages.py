@@ -62,9 +62,12 @@ def failure_advice() -> dict[str, tuple[str, str]]:
 
 
 def message_format(category: str) -> str | None:
-    """The failure line the modules print for a category, when the helper exposes its formatter."""
-    describe = getattr(module_utils()[0], "describe_failure", None)
-    return describe("<command>", category, "", "") if callable(describe) else None
+    """The failure line the modules print for a category, from the helpers' own formatter."""
+    for module in module_utils():
+        describe = getattr(module, "describe_failure", None)
+        if callable(describe):
+            return describe("<command>", category, "", "")
+    return None
 
 
 def module_docs(path: Path) -> dict[str, Any]:
@@ -99,7 +102,9 @@ Troubleshooting
 ===============
 
 When a kubeha.kubeadm module fails, its result says why in ``failure_category`` and its message
-is one line that names the category, what went wrong, the fix, and then kubeadm's own words::
+is one line that names the category, what went wrong, the fix, and then kubeadm's own words:
+
+.. code-block:: text
 
 {example}
 

@@ -9,8 +9,8 @@ must render their titles and option tables.
 
 from __future__ import annotations
 
-import ast
 import importlib.util
+import json
 import shutil
 import subprocess
 import tempfile
@@ -21,7 +21,7 @@ from urllib.parse import unquote, urldefrag, urlsplit
 
 import pytest
 import yaml
-from ansible_collections.kubeha.kubeadm.plugins.module_utils import _kubeadm
+from ansible_collections.kubeha.kubeadm.plugins.module_utils._kubeadm_errors import FAILURE_ADVICE, FAILURE_CATEGORIES
 
 from tests.conftest import ROOT
 
@@ -159,12 +159,15 @@ def roles() -> dict[str, dict]:
     }
 
 
-def module_options(name: str) -> list[str]:
-    tree = ast.parse((ROOT / "plugins" / "modules" / f"{name}.py").read_text())
-    for node in tree.body:
-        if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "DOCUMENTATION" for t in node.targets):
-            return sorted(yaml.safe_load(node.value.value).get("options") or {})
-    raise AssertionError(f"plugins/modules/{name}.py has no DOCUMENTATION")
+@pytest.fixture(scope="module")
+def module_docs() -> dict[str, dict]:
+    """ansible-doc's view of every module: its own options and those of its doc fragments."""
+    names = [f"kubeha.kubeadm.{name}" for name in modules()]
+    result = subprocess.run(
+        ["ansible-doc", "--json", "-t", "module", *names], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return {name.rsplit(".", 1)[1]: doc["doc"] for name, doc in json.loads(result.stdout).items()}
 
 
 def test_tree_has_content_to_document() -> None:
@@ -187,12 +190,16 @@ def test_every_module_filter_and_role_has_a_page(site: Path, crawl: dict[Path, P
 
 
 @pytest.mark.parametrize("name", modules())
-def test_module_page_renders_title_and_options(site: Path, crawl: dict[Path, Page], name: str) -> None:
+def test_module_page_renders_title_and_options(
+    site: Path, crawl: dict[Path, Page], module_docs: dict[str, dict], name: str
+) -> None:
     page = crawl[(site / "reference" / f"{name}_module.html").resolve()]
     assert page.title.startswith(f"kubeha.kubeadm.{name} module"), page.title
     assert page.h1.startswith(f"kubeha.kubeadm.{name} module"), page.h1
     assert page.option_tables >= 1, f"{name}: no option table rendered"
-    missing = [option for option in module_options(name) if f"parameter-{option}" not in page.ids]
+    options = module_docs[name].get("options") or {}
+    assert options, f"{name}: ansible-doc lists no options"
+    missing = [option for option in options if f"parameter-{option}" not in page.ids]
     assert not missing, f"{name}: options without a row on the page: {missing}"
 
 
@@ -246,8 +253,8 @@ def test_pages_load_nothing_from_the_network(site: Path, crawl: dict[Path, Page]
 def test_troubleshooting_has_every_failure_category(site: Path, crawl: dict[Path, Page]) -> None:
     page = crawl[(site / "troubleshooting.html").resolve()]
     text = plain(page.text)
-    assert set(_kubeadm.FAILURE_ADVICE) >= set(_kubeadm.FAILURE_CATEGORIES)
-    for category, (explanation, fix) in _kubeadm.FAILURE_ADVICE.items():
+    assert set(FAILURE_ADVICE) >= set(FAILURE_CATEGORIES)
+    for category, (explanation, fix) in FAILURE_ADVICE.items():
         assert f"kubeha-failure-{category.replace('_', '-')}" in page.ids, f"no section for {category}"
         for words in (explanation, fix):
             assert plain(words) in text, f"{category}: {words!r} is not on the page"
