@@ -57,6 +57,7 @@ __all__ = [
     "credentials_node",
     "init_node",
     "join_node",
+    "node_info",
     "parse_init_output",
     "validate_join_values",
 ]
@@ -310,3 +311,36 @@ def join_node(
         node_state_after=after.to_dict(), stdout=session.scrub(outcome.stdout), stderr=session.scrub(outcome.stderr)
     )
     return result
+
+
+def _installed_version(session: Session, binary: str | None, argv_tail: list[str], name: str) -> str | None:
+    """The version a binary reports (v1.33.4), None when it is not installed or says none."""
+    if not binary:
+        return None
+    if not (os.path.isfile(binary) and os.access(binary, os.X_OK)):
+        session.warnings.append(f"{name} not found or not executable: {binary}")
+        return None
+    outcome = session.run([binary, *argv_tail])
+    version = parse_version(outcome.stdout) if outcome.rc == 0 else None
+    if version is None:
+        session.warnings.append(f"{name} ({binary}) did not report its version (rc {outcome.rc})")
+        return None
+    return "v{}.{}.{}".format(*version)
+
+
+def node_info(
+    runner: Runner, *, kubeadm: str | None, kubelet: str | None, root: str = KUBERNETES_DIR
+) -> dict[str, Any]:
+    """The kubeadm_node_info module's work: what this node is, and which kubeadm and kubelet it has.
+
+    Read only: the files kubeadm left, ``kubeadm version -o short`` and ``kubelet --version``.
+    """
+    session = Session(runner)
+    return {
+        "changed": False,
+        "node_state": probe_node_state(root).to_dict(),
+        "kubeadm_version": _installed_version(session, kubeadm, ["version", "-o", "short"], "kubeadm"),
+        "kubelet_version": _installed_version(session, kubelet, ["--version"], "kubelet"),
+        "commands": session.commands,
+        "warnings": session.warnings,
+    }

@@ -46,11 +46,11 @@ FAILURE_ADVICE = {
     ),
     "token_invalid": (
         "the bootstrap token is unknown to the cluster or has expired",
-        "re-run so that a fresh token is minted (kubeha.kubeadm.kubeadm_init with join_credentials)",
+        "re-run so that a fresh token is minted (kubeha.kubeadm.kubeadm_join_credentials)",
     ),
     "ca_hash_mismatch": (
         "the cluster CA does not match discovery_token_ca_cert_hashes",
-        "pass the hashes kubeha.kubeadm.kubeadm_init returns for this cluster",
+        "pass the hashes kubeha.kubeadm.kubeadm_join_credentials returns for this cluster",
     ),
     "endpoint_unreachable": (
         "the API server endpoint did not answer (load balancer or control planes down, wrong address, firewall)",

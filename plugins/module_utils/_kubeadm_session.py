@@ -157,3 +157,21 @@ def find_kubeadm(module: Any) -> str:
     """kubeadm_path, else kubeadm on PATH or in /usr/bin, /usr/local/bin; the name if nowhere."""
     found = module.get_bin_path("kubeadm", opt_dirs=["/usr/bin", "/usr/local/bin"])
     return module.params.get("kubeadm_path") or found or "kubeadm"
+
+
+def run_module(module: Any, workflow: Callable[..., dict[str, Any]], root: str) -> None:
+    """A module's main() after its argument spec: run ``workflow`` on this node, exit or fail with its result."""
+    try:
+        result = workflow(
+            module.params,
+            module_runner(module),
+            kubeadm=find_kubeadm(module),
+            root=root,
+            tmpdir=module.tmpdir,
+            check_mode=module.check_mode,
+        )
+    except KubeadmError as exc:
+        module.fail_json(**exc.fail_kwargs())
+    for warning in result.pop("warnings"):
+        module.warn(warning)
+    module.exit_json(**result)

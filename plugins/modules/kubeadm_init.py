@@ -14,7 +14,8 @@ description:
     (a control plane, recognised by C(/etc/kubernetes/kubelet.conf) together with
     C(/etc/kubernetes/manifests/kube-apiserver.yaml)).
   - When asked with O(join_credentials), returns what other nodes need to join the cluster, as typed
-    values rather than scraped text. A bootstrap token that is valid for joins and has more than
+    values rather than scraped text, with the same code as M(kubeha.kubeadm.kubeadm_join_credentials)
+    (which mints on any control plane of a running cluster). A bootstrap token that is valid for joins and has more than
     O(token_min_ttl) left is reused; otherwise a token living O(token_ttl) is created. The CA cert
     hashes are computed from C(/etc/kubernetes/pki/ca.crt). For V(control_plane), the control-plane
     certificates are uploaded again, encrypted with a new certificate key that is valid for 2 hours.
@@ -122,6 +123,7 @@ notes:
 requirements:
   - kubeadm 1.28 or later on the node, and C(/etc/kubernetes/admin.conf) for the token commands.
 seealso:
+  - module: kubeha.kubeadm.kubeadm_join_credentials
   - module: kubeha.kubeadm.kubeadm_join
   - name: kubeadm init
     description: kubeadm's reference for C(kubeadm init) and its phases.
@@ -155,14 +157,6 @@ EXAMPLES = r"""
         cgroupDriver: systemd
     kubernetes_version: v1.32.4
     join_credentials: control_plane
-  register: kubeadm_init_result
-  no_log: true
-
-- name: Mint a token for pending workers on a running cluster (reused while it has an hour left)
-  kubeha.kubeadm.kubeadm_init:
-    join_credentials: worker
-    token_ttl: 2h
-    token_min_ttl: 1h
   register: kubeadm_init_result
   no_log: true
 
@@ -326,12 +320,10 @@ cmd:
 # Ansible modules keep their imports below the documentation strings (validate-modules insists).
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 from ansible_collections.kubeha.kubeadm.plugins.module_utils._kubeadm import init_node  # noqa: E402
-from ansible_collections.kubeha.kubeadm.plugins.module_utils._kubeadm_errors import KubeadmError  # noqa: E402
 from ansible_collections.kubeha.kubeadm.plugins.module_utils._kubeadm_node import KUBERNETES_DIR  # noqa: E402
 from ansible_collections.kubeha.kubeadm.plugins.module_utils._kubeadm_session import (  # noqa: E402
     KUBEADM_COMMON_ARGSPEC,
-    find_kubeadm,
-    module_runner,
+    run_module,
 )
 
 
@@ -353,20 +345,7 @@ def main() -> None:
         },
         supports_check_mode=True,
     )
-    try:
-        result = init_node(
-            module.params,
-            module_runner(module),
-            kubeadm=find_kubeadm(module),
-            root=KUBERNETES_DIR,
-            tmpdir=module.tmpdir,
-            check_mode=module.check_mode,
-        )
-    except KubeadmError as exc:
-        module.fail_json(**exc.fail_kwargs())
-    for warning in result.pop("warnings"):
-        module.warn(warning)
-    module.exit_json(**result)
+    run_module(module, init_node, KUBERNETES_DIR)
 
 
 if __name__ == "__main__":

@@ -31,7 +31,7 @@ options:
     type: str
   token:
     description:
-      - The bootstrap token, C([a-z0-9]{6}.[a-z0-9]{16}), as M(kubeha.kubeadm.kubeadm_init) returns it.
+      - The bootstrap token, C([a-z0-9]{6}.[a-z0-9]{16}), as M(kubeha.kubeadm.kubeadm_join_credentials) returns it.
       - Required to join, unless O(config) holds it.
     type: str
   discovery_token_ca_cert_hashes:
@@ -48,7 +48,8 @@ options:
   certificate_key:
     description:
       - The key that decrypts the control-plane certificates uploaded by
-        M(kubeha.kubeadm.kubeadm_init) with O(kubeha.kubeadm.kubeadm_init#module:join_credentials=control_plane).
+        M(kubeha.kubeadm.kubeadm_join_credentials) with
+        O(kubeha.kubeadm.kubeadm_join_credentials#module:kind=control_plane).
         Valid for 2 hours after that upload.
       - Used with O(control_plane=true) only. Without it, the shared certificates must already be on the node.
     type: str
@@ -83,6 +84,7 @@ notes:
 requirements:
   - kubeadm 1.28 or later on the node.
 seealso:
+  - module: kubeha.kubeadm.kubeadm_join_credentials
   - module: kubeha.kubeadm.kubeadm_init
   - name: kubeadm join
     description: kubeadm's reference for C(kubeadm join) and token-based discovery.
@@ -100,16 +102,23 @@ EXAMPLES = r"""
       - sha256:a2cfd158e6346f9ca75589ad98e0fcc76d89f03e89b2b5f84e7fe87a4328fdc9
   no_log: true
 
-- name: Join a control plane with the credentials the first control plane (cp1) minted
+- name: Mint a certificate key and a short-lived token on a joined control plane (cp1)
+  kubeha.kubeadm.kubeadm_join_credentials:
+    kind: control_plane
+    token_ttl: 1h
+    token_reuse: false
+  delegate_to: cp1
+  register: minted
+  no_log: true
+
+- name: Join a control plane with them
   kubeha.kubeadm.kubeadm_join:
-    api_server_endpoint: "{{ credentials.api_server_endpoint }}"
-    token: "{{ credentials.token }}"
-    discovery_token_ca_cert_hashes: "{{ credentials.discovery_token_ca_cert_hashes }}"
+    api_server_endpoint: "{{ minted.join_credentials.api_server_endpoint }}"
+    token: "{{ minted.join_credentials.token }}"
+    discovery_token_ca_cert_hashes: "{{ minted.join_credentials.discovery_token_ca_cert_hashes }}"
     control_plane: true
-    certificate_key: "{{ credentials.certificate_key }}"
+    certificate_key: "{{ minted.join_credentials.certificate_key }}"
     apiserver_advertise_address: "{{ ansible_facts['default_ipv4']['address'] }}"
-  vars:
-    credentials: "{{ hostvars['cp1'].kubeadm_init_result.join_credentials }}"
   no_log: true
 
 - name: Join with a configuration (kubelet arguments), keeping a failed node for inspection
@@ -228,12 +237,10 @@ cmd:
 # Ansible modules keep their imports below the documentation strings (validate-modules insists).
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 from ansible_collections.kubeha.kubeadm.plugins.module_utils._kubeadm import join_node  # noqa: E402
-from ansible_collections.kubeha.kubeadm.plugins.module_utils._kubeadm_errors import KubeadmError  # noqa: E402
 from ansible_collections.kubeha.kubeadm.plugins.module_utils._kubeadm_node import KUBERNETES_DIR  # noqa: E402
 from ansible_collections.kubeha.kubeadm.plugins.module_utils._kubeadm_session import (  # noqa: E402
     KUBEADM_COMMON_ARGSPEC,
-    find_kubeadm,
-    module_runner,
+    run_module,
 )
 
 
@@ -251,20 +258,7 @@ def main() -> None:
         },
         supports_check_mode=True,
     )
-    try:
-        result = join_node(
-            module.params,
-            module_runner(module),
-            kubeadm=find_kubeadm(module),
-            root=KUBERNETES_DIR,
-            tmpdir=module.tmpdir,
-            check_mode=module.check_mode,
-        )
-    except KubeadmError as exc:
-        module.fail_json(**exc.fail_kwargs())
-    for warning in result.pop("warnings"):
-        module.warn(warning)
-    module.exit_json(**result)
+    run_module(module, join_node, KUBERNETES_DIR)
 
 
 if __name__ == "__main__":

@@ -317,7 +317,7 @@ def check_outcome(harness: Harness, case: dict[str, Any], outcome: ModuleExit) -
     if "commands" in case:
         assert outcome.payload["commands"] == harness.substitute(case["commands"])
     if "warnings" in case:
-        assert harness.warnings == case["warnings"]
+        assert harness.warnings == harness.substitute(case["warnings"])
     public = {key: value for key, value in outcome.payload.items() if key != "join_credentials"}
     dumped = json.dumps(public)
     for secret in harness.known_secrets(case):

@@ -11,13 +11,23 @@ from typing import Any
 
 import pytest
 import yaml
-from ansible_collections.kubeha.kubeadm.plugins.modules import kubeadm_init, kubeadm_join
+from ansible_collections.kubeha.kubeadm.plugins.modules import (
+    kubeadm_init,
+    kubeadm_join,
+    kubeadm_join_credentials,
+    kubeadm_node_info,
+)
 from conftest import load_cases
 
 HERE = pathlib.Path(__file__).parent
 # Keys Ansible itself defines for every module result.
 COMMON_KEYS = {"changed", "failed", "msg", "warnings", "invocation"}
-MODULES = {"kubeadm_init": kubeadm_init, "kubeadm_join": kubeadm_join}
+MODULES = {
+    "kubeadm_init": kubeadm_init,
+    "kubeadm_join": kubeadm_join,
+    "kubeadm_join_credentials": kubeadm_join_credentials,
+    "kubeadm_node_info": kubeadm_node_info,
+}
 
 
 def undocumented(result: dict[str, Any], documented: dict[str, Any], where: str = "") -> list[str]:
