@@ -24,6 +24,7 @@ import yaml
 from ansible_collections.kubeha.kubeadm.plugins.module_utils._kubeadm_errors import FAILURE_ADVICE, FAILURE_CATEGORIES
 
 from tests.conftest import ROOT
+from tests.static.offline import offline
 
 pytestmark = pytest.mark.static
 
@@ -77,13 +78,6 @@ class Page(HTMLParser):
         self.text += data
         if self._in:
             setattr(self, self._in, getattr(self, self._in) + data)
-
-
-def offline(argv: list[str], timeout: int) -> subprocess.CompletedProcess[str]:
-    """Run argv in a new network namespace: only a loopback that is down, nothing to reach."""
-    return subprocess.run(
-        ["unshare", "--net", *argv], cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False
-    )
 
 
 @pytest.fixture(scope="module")
