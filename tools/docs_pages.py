@@ -81,18 +81,20 @@ def module_docs(path: Path) -> dict[str, Any]:
     return docs
 
 
-def reporters() -> dict[str, list[str]]:
-    """Category -> the modules whose RETURN value failure_category names it."""
+def reporters() -> tuple[dict[str, list[str]], list[str]]:
+    """Category -> the modules whose RETURN value failure_category names it; the modules without one."""
     found: dict[str, list[str]] = {}
+    uncategorised: list[str] = []
     for path in sorted((ROOT / "plugins" / "modules").glob("*.py")):
         returned = module_docs(path).get("RETURN", {}).get("failure_category")
         if not returned:
+            uncategorised.append(f"kubeha.kubeadm.{path.stem}")
             continue
         description = returned.get("description", "")
         text = " ".join(description) if isinstance(description, list) else str(description)
         for category in _VALUE.findall(text):
             found.setdefault(category, []).append(f"kubeha.kubeadm.{path.stem}")
-    return found
+    return found, uncategorised
 
 
 INTRO = """\
@@ -123,7 +125,7 @@ The categories below are generated from the modules' failure table.
 
 def troubleshooting() -> str:
     advice = failure_advice()
-    reported_by = reporters()
+    reported_by, uncategorised = reporters()
     example = message_format("token_invalid" if "token_invalid" in advice else next(iter(advice)))
     shape = example or "<command> failed (<category>): <what went wrong>. Fix: <how to fix it>."
     lines = [INTRO.format(example="   " + shape + " kubeadm said: ...")]
@@ -136,6 +138,11 @@ def troubleshooting() -> str:
         if modules:
             links = ", ".join(f":ansplugin:`{name}#module`" for name in modules)
             lines += [f"**Reported by:** {links}.", ""]
+    if uncategorised:
+        title = "Modules without a failure category"
+        links = ", ".join(f":ansplugin:`{name}#module`" for name in uncategorised)
+        lines += [title, "-" * len(title), ""]
+        lines += [f"{links} return no ``failure_category``; their pages say what they return.", ""]
     return "\n".join(lines).rstrip() + "\n"
 
 
