@@ -63,7 +63,8 @@ def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
         if source.is_file():
             (copy / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, copy / name)
-    for planted in ("docs/_build/html/index.html", "tests/output/junit.xml", ".artifacts/run.log", ARTIFACT):
+    planted_files = ("docs/_build/html/index.html", "tests/output/junit.xml", ".artifacts/run.log", ".a-tool-cache/x")
+    for planted in (*planted_files, ARTIFACT):
         (copy / planted).parent.mkdir(parents=True, exist_ok=True)
         (copy / planted).write_text("not content\n")
     return copy
