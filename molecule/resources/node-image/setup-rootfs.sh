@@ -18,7 +18,10 @@ rm -f /var/lib/dbus/machine-id
 # etcd is started by the kubelet from a static pod manifest, never by its Debian unit.
 systemctl mask etcd.service
 
-# Units that have nothing to do in a container and would only fail or wait.
+# Units that have nothing to do in a container and would only fail or wait. Among them
+# systemd-modules-load: the kernel is the host's and a container cannot load modules into it;
+# when the unit fails to, systemd (257 on trixie too) reports the whole node `degraded`. The
+# roles check the modules' functions instead; create.yml accepts only `running`.
 systemctl mask getty@tty1.service console-getty.service systemd-remount-fs.service \
   systemd-udevd.service systemd-udev-trigger.service systemd-modules-load.service \
   sys-kernel-config.mount sys-kernel-debug.mount sys-kernel-tracing.mount \

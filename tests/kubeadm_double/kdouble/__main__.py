@@ -1,5 +1,5 @@
 """`python3 -m kdouble <program> [args]`: the entry point behind /usr/bin/kubeadm, /usr/bin/kubelet
-and /usr/local/bin/kube-apiserver in the node image (wrappers written by image/Dockerfile)."""
+and /usr/local/bin/kube-apiserver in the node image (wrappers written by image/install.sh)."""
 
 from __future__ import annotations
 
