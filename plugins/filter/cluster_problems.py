@@ -12,6 +12,7 @@ from typing import Any, Callable
 
 from ansible.errors import AnsibleFilterError
 from ansible_collections.kubeha.kubeadm.plugins.module_utils._etcd import fault_tolerance, quorum_size
+from ansible_collections.kubeha.kubeadm.plugins.plugin_utils import _cluster
 
 DOCUMENTATION = r"""
 name: cluster_problems
@@ -102,7 +103,7 @@ EXAMPLES = r"""
 - name: Fail once, one line per error
   ansible.builtin.fail:
     msg: "{{ item.line }}"
-  loop: "{{ problems | selectattr('severity', 'equalto', 'error') }}"
+  loop: "{{ problems | selectattr('severity', '==', 'error') }}"
 """
 
 RETURN = r"""
@@ -304,6 +305,17 @@ def suggest_node_name(name: str) -> str:
     return suggestion[:253] or "node-1"
 
 
+def _host_inputs(host: str, info: dict[str, Any]) -> _cluster.HostInputs:
+    """What the layout needs of a host that answered, from what validation collected there."""
+    lb = info.get("lb") or {}
+    return _cluster.HostInputs(
+        address=str(info.get("node_address") or ""),
+        node_name=str(info.get("node_name") or host),
+        keepalived_enabled=bool(_tristate(lb.get("keepalived_enabled"))),
+        keepalived_vip=str(lb.get("keepalived_vip") or ""),
+    )
+
+
 def _overlaps(net: Any, other: Any) -> bool:
     return net.version == other.version and net.overlaps(other)
 
@@ -340,13 +352,22 @@ class _Checker:
         # No host answered and no cluster given: only the groups can be checked.
         self.have_cluster = bool(self.cluster)
         self.cluster.update(data.get("cni") or {})
-        # What the user set (empty: no external endpoint), then what the playbook would use.
-        endpoint = str(self.cluster.get("control_plane_endpoint") or "").strip()
-        self.endpoint_given = bool(self.cluster.get("control_plane_endpoint_given", endpoint))
-        if not endpoint:
-            self.cluster["control_plane_endpoint"] = self._default_endpoint()
-        self.nodes = list(dict.fromkeys(self.cps + self.workers))
-        self.everyone = list(dict.fromkeys(self.lbs + self.cps + self.workers))
+        # The playbook's layout, from the same code (the cluster_layout filter's): the endpoint as
+        # given (empty: no external endpoint), else the default the playbook would use.
+        try:
+            self.layout = _cluster.build_layout(
+                {"loadbalancer": self.lbs, "control_plane": self.cps, "workers": self.workers},
+                {host: _host_inputs(host, info) for host, info in self.hosts.items()},
+                api_port=self.cluster.get("api_port"),
+                init_host=self.cluster.get("init_host"),
+                control_plane_endpoint=self.cluster.get("control_plane_endpoint"),
+            )
+        except ValueError as error:
+            raise AnsibleFilterError(f"cluster_problems: {error}") from error
+        self.endpoint_given = self.layout.control_plane_endpoint_given
+        self.cluster["control_plane_endpoint"] = self.layout.control_plane_endpoint
+        self.nodes = self.layout.nodes
+        self.everyone = self.layout.all_hosts
         # In inventory order (the playbook's list comes from a set difference).
         self.unreachable = sorted(
             self.unreachable, key=lambda h: self.everyone.index(h) if h in self.everyone else len(self.everyone)
@@ -359,19 +380,7 @@ class _Checker:
         """The cluster-wide variables as the init host sees them (the playbook reads them there)."""
         views = {h: info["cluster"] for h, info in self.hosts.items() if isinstance(info.get("cluster"), dict)}
         first = next((views[h] for h in self.cps if h in views), next(iter(views.values()), {}))
-        return dict(views.get(str(first.get("init_host") or ""), first))
-
-    def _default_endpoint(self) -> str:
-        """The contract's default: the keepalived VIP, else the first LB host's address; the API port."""
-        if not self.lbs:
-            return ""
-        info = self.hosts.get(self.lbs[0]) or {}
-        lb = info.get("lb") or {}
-        address = str(lb.get("keepalived_vip") if lb.get("keepalived_enabled") else info.get("node_address") or "")
-        if not address:
-            return ""
-        port = self.cluster.get("api_port") or 6443
-        return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
+        return dict(views.get(_cluster.resolve_init_host(self.cps, first.get("init_host")), first))
 
     def g(self, key: str) -> str:
         return self.group[key]["name"]
@@ -489,7 +498,7 @@ class _Checker:
                 f"remove it from '{self.g('workers')}' "
                 "(to run workloads on control planes, remove their taint instead).",
             )
-        port = int(self.cluster.get("api_port") or 6443)
+        port = self.layout.api_port
         for host in [h for h in self.lbs if h in self.cps]:
             frontend = int(((self.hosts.get(host) or {}).get("lb") or {}).get("frontend_port") or port)
             if frontend == port:
@@ -879,7 +888,7 @@ class _Checker:
                 node = node[key]
             return node
 
-        init = self.hosts.get(str(self.cluster.get("init_host") or (self.cps[0] if self.cps else ""))) or {}
+        init = self.hosts.get(self.layout.init_host) or {}
         expected = [
             ("ClusterConfiguration.networking.podSubnet", "pod_network_cidr", "kubeha_pod_network_cidr"),
             ("ClusterConfiguration.networking.serviceSubnet", "service_cidr", "kubeha_service_cidr"),

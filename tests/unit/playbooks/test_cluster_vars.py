@@ -1,0 +1,161 @@
+"""playbooks/vars/cluster.yml as the plays resolve it, against what validation checks.
+
+ansible-playbook resolves the file's `__kubeha_*` variables on the controller only (every task
+runs with the local connection and writes each host's view to a file), for inventories whose
+load balancers and control planes have IPv6 addresses; cluster_problems then gets the same
+inventory as playbooks/validate.yml would hand it, and must see the same cluster.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from ansible_collections.kubeha.kubeadm.plugins.filter import cluster_problems
+
+ROOT = Path(__file__).resolve().parents[3]
+VIEW = [
+    "__kubeha_control_plane_endpoint",
+    "__kubeha_init_host",
+    "__kubeha_node_address",
+    "__kubeha_node_name",
+    "__kubeha_control_planes",
+    "__kubeha_api_backends",
+    "__kubeha_api_port",
+    "__kubeha_remove_nodes",
+]
+PLAYBOOK = f"""
+- name: Write each host's view of the cluster variables
+  hosts: all
+  connection: local
+  gather_facts: false
+  vars_files: [{ROOT}/playbooks/vars/cluster.yml]
+  tasks:
+    - name: Write the view
+      ansible.builtin.copy:
+        content: "{{{{ {{{", ".join(f"'{name}': {name}" for name in VIEW)}}} | to_json }}}}"
+        dest: "{{{{ out }}}}/{{{{ inventory_hostname }}}}.json"
+        mode: "0600"
+"""
+
+
+def inventory(lb_vars: dict[str, Any]) -> dict[str, Any]:
+    lb = {"ansible_host": "fd00::10", **lb_vars}
+    return {
+        "all": {
+            "vars": {"ansible_python_interpreter": sys.executable},
+            "children": {
+                "loadbalancer": {"hosts": {"lb1": lb}},
+                "control_plane": {
+                    "hosts": {
+                        "cp1": {"ansible_host": "fd00::21"},
+                        "cp2": {"kubeha_node_address": "fd00::22", "kubeha_node_name": "cp-2"},
+                        "cp3": {"ansible_host": "192.0.2.23"},
+                    }
+                },
+                "workers": {"hosts": {"w1": {"ansible_host": "fd00::31"}}},
+            },
+        }
+    }
+
+
+def resolve(tmp_path: Path, lb_vars: dict[str, Any], extra_vars: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Every host's view of vars/cluster.yml, as ansible-playbook resolves it."""
+    collections = tmp_path / "collections"
+    (collections / "ansible_collections" / "kubeha").mkdir(parents=True)
+    (collections / "ansible_collections" / "kubeha" / "kubeadm").symlink_to(ROOT)
+    (tmp_path / "inventory.yml").write_text(yaml.safe_dump(inventory(lb_vars)))
+    (tmp_path / "playbook.yml").write_text(PLAYBOOK)
+    out = tmp_path / "out"
+    out.mkdir()
+    env = {**os.environ, "ANSIBLE_COLLECTIONS_PATH": str(collections), "ANSIBLE_FORCE_COLOR": "0"}
+    result = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "ansible-playbook"),
+            "-i",
+            str(tmp_path / "inventory.yml"),
+            str(tmp_path / "playbook.yml"),
+            "-e",
+            json.dumps({"out": str(out), **extra_vars}),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    return {path.stem: json.loads(path.read_text()) for path in out.glob("*.json")}
+
+
+def validation_input(views: dict[str, dict[str, Any]], lb_vars: dict[str, Any], **cluster: Any) -> dict[str, Any]:
+    """What playbooks/validate.yml hands to cluster_problems: each host's name and address, its LB settings."""
+    members = {"loadbalancer": ["lb1"], "control_plane": ["cp1", "cp2", "cp3"], "workers": ["w1"]}
+    hosts = [
+        {
+            "host": name,
+            "node_name": view["__kubeha_node_name"],
+            "node_address": view["__kubeha_node_address"],
+            "lb": {
+                "frontend_port": 6443,
+                "keepalived_enabled": bool(lb_vars.get("loadbalancer_keepalived_enabled")) if name == "lb1" else False,
+                "keepalived_vip": lb_vars.get("loadbalancer_keepalived_vip", "") if name == "lb1" else "",
+            },
+        }
+        for name, view in views.items()
+    ]
+    raw = {"kubernetes_version": "1.33.4", "api_port": 6443, "init_host": "", "control_plane_endpoint": ""}
+    return {
+        "groups": {key: {"name": key, "hosts": names} for key, names in members.items()},
+        "hosts": hosts,
+        "cluster": {**raw, **cluster},
+    }
+
+
+@pytest.mark.parametrize(
+    ("lb_vars", "endpoint"),
+    [
+        pytest.param({}, "[fd00::10]:6443", id="first-lb"),
+        pytest.param(
+            {"loadbalancer_keepalived_enabled": True, "loadbalancer_keepalived_vip": "fd00::100"},
+            "[fd00::100]:6443",
+            id="keepalived-vip",
+        ),
+    ],
+)
+def test_the_playbook_uses_the_endpoint_validation_checks(
+    tmp_path: Path, lb_vars: dict[str, Any], endpoint: str
+) -> None:
+    views = resolve(tmp_path, lb_vars, {"kubeha_remove_nodes": "w1, cp3"})
+    assert sorted(views) == ["cp1", "cp2", "cp3", "lb1", "w1"]
+    assert {view["__kubeha_control_plane_endpoint"] for view in views.values()} == {endpoint}
+
+    data = validation_input(views, lb_vars)
+    checker = cluster_problems._Checker(data, lambda _name: False)
+    assert checker.cluster["control_plane_endpoint"] == endpoint
+    assert checker.layout.init_host == views["cp1"]["__kubeha_init_host"] == "cp1"
+    assert checker.layout.control_planes == views["cp1"]["__kubeha_control_planes"]
+    # The endpoint the playbook uses, given as is, is one validation accepts.
+    data["cluster"]["control_plane_endpoint"] = views["cp1"]["__kubeha_control_plane_endpoint"]
+    problems = cluster_problems.collect(data, lambda _name: False)
+    assert [p["line"] for p in problems if p["variable"] == "kubeha_control_plane_endpoint"] == []
+
+
+def test_the_hosts_own_values(tmp_path: Path) -> None:
+    views = resolve(tmp_path, {}, {"kubeha_remove_nodes": "w1, cp3", "kubeha_api_port": "7443"})
+    assert views["cp2"]["__kubeha_node_address"] == "fd00::22"
+    assert views["cp2"]["__kubeha_node_name"] == "cp-2"
+    assert views["cp3"]["__kubeha_node_address"] == "192.0.2.23"
+    assert views["lb1"]["__kubeha_node_name"] == "lb1"
+    assert views["w1"]["__kubeha_api_port"] == 7443
+    assert views["w1"]["__kubeha_remove_nodes"] == ["w1", "cp3"]
+    assert views["w1"]["__kubeha_api_backends"] == [
+        {"name": "cp1", "address": "fd00::21", "port": 7443},
+        {"name": "cp2", "address": "fd00::22", "port": 7443},
+    ]
