@@ -11,7 +11,9 @@ from pathlib import Path
 from tests.conftest import ROOT
 
 
-def offline(argv: list[str], timeout: int, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+def offline(
+    argv: list[str], timeout: int, cwd: Path = ROOT, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        ["unshare", "--net", *argv], cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False
+        ["unshare", "--net", *argv], cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False, env=env
     )

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import shutil
 import subprocess
 import sys
 import tarfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import ansible
@@ -174,10 +176,7 @@ def test_ee_needs_are_what_the_content_uses() -> None:
     """Every collection a role or playbook calls is installed by the execution environment."""
     galaxy = yaml.safe_load(EE_FILE.read_text())["dependencies"]["galaxy"]["collections"]
     installed = {c["name"] for c in galaxy}
-    used = set()
-    for path in [*(ROOT / "roles").rglob("*.yml"), *(ROOT / "playbooks").rglob("*.yml")]:
-        used |= set(re.findall(r"^\s*-?\s*([a-z_]+\.[a-z_]+)\.[a-z_0-9]+:", path.read_text(), re.MULTILINE))
-    needed = used - {"ansible.builtin", f"{GALAXY['namespace']}.{GALAXY['name']}"}
+    needed = set(collections_the_content_calls()) - {"ansible.builtin", f"{GALAXY['namespace']}.{GALAXY['name']}"}
     assert needed, "no collection found in the roles and playbooks"
     assert needed <= installed, f"used but not in the execution environment: {sorted(needed - installed)}"
 
@@ -191,3 +190,94 @@ def test_ee_file_is_safe_as_the_collections_own_metadata(build_context: Path, ar
     result = run([sys.executable, str(introspect), "introspect", str(tmp_path)])
     assert result.returncode == 0, f"introspect fails on the installed collection:\n{result.stderr[-3000:]}"
     assert yaml.safe_load(result.stdout.split("\n", 1)[1]) == {"python": [], "system": []}, result.stdout
+
+
+FQCN = re.compile(r"^([a-z0-9_]+\.[a-z0-9_]+)\.[a-z0-9_]+$")
+# A filter, test or lookup named by FQCN inside Jinja.
+JINJA_FQCN = re.compile(
+    r"(?:\|\s*|\bis\s+(?:not\s+)?|(?:lookup|query)\(\s*['\"])([a-z0-9_]+\.[a-z0-9_]+)\.[a-z0-9_]+\b"
+)
+
+
+def _task_keys(node: object) -> Iterator[str]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield str(key)
+            yield from _task_keys(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _task_keys(item)
+
+
+def collections_the_content_calls() -> dict[str, set[str]]:
+    """Every collection named by the shipped tasks, templates and plugins, with the files naming it."""
+    found: dict[str, set[str]] = {}
+    tasks = [*ROOT.glob("playbooks/*.yml"), *ROOT.glob("roles/*/tasks/*.yml"), *ROOT.glob("roles/*/handlers/*.yml")]
+    for path in tasks:
+        for key in _task_keys(yaml.safe_load(path.read_text())):
+            match = FQCN.match(key)
+            if match:
+                found.setdefault(match[1], set()).add(str(path.relative_to(ROOT)))
+    for path in [*ROOT.glob("playbooks/**/*.yml"), *ROOT.glob("roles/**/*.yml"), *ROOT.glob("roles/**/*.j2")]:
+        for name in JINJA_FQCN.findall(path.read_text()):
+            found.setdefault(name, set()).add(str(path.relative_to(ROOT)))
+    for path in ROOT.glob("plugins/**/*.py"):
+        for name in re.findall(r"^from ansible_collections\.(\w+\.\w+)\.", path.read_text(), re.M):
+            found.setdefault(name, set()).add(str(path.relative_to(ROOT)))
+    return found
+
+
+def test_galaxy_yml_declares_every_collection_the_content_calls() -> None:
+    used = collections_the_content_calls()
+    assert {"ansible.builtin", "kubeha.kubeadm"} <= set(used), "the scan found no FQCN: it is broken"
+    others = {name: sorted(files) for name, files in used.items() if name not in ("ansible.builtin", "kubeha.kubeadm")}
+    declared = GALAXY.get("dependencies") or {}
+    assert set(declared) == set(others), f"galaxy.yml dependencies {sorted(declared)}; the content calls {others}"
+
+
+# The playbooks a user runs by name from an installed collection (ansible-playbook kubeha.kubeadm.<name>).
+FQCN_PLAYBOOKS = ("ha_cluster", "remove_node", "validate", "summary", "kubeconfig")
+# Kept for the checkout path `ansible-playbook playbooks/ha-cluster.yml`; a hyphen cannot be in an FQCN.
+CHECKOUT_ONLY_PLAYBOOKS = ("ha-cluster",)
+SMALL_INVENTORY = """\
+all:
+  children:
+    loadbalancer: {hosts: {lb1: {}}}
+    control_plane: {hosts: {cp1: {}, cp2: {}, cp3: {}}}
+    workers: {hosts: {w1: {}}}
+"""
+
+
+@pytest.fixture(scope="module")
+def installed(artifact: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """The artifact installed into an empty collections path, offline; the environment that sees only it.
+
+    Its dependencies resolve to the collections the `ansible` package installed (no Galaxy here):
+    the install fails if galaxy.yml asks for a collection or a version that is not there.
+    """
+    path = tmp_path_factory.mktemp("collections")
+    env = {**os.environ, "ANSIBLE_COLLECTIONS_PATH": str(path)}
+    install = ["ansible-galaxy", "collection", "install", "--offline", "-p", str(path), str(artifact)]
+    result = offline(install, 300, env=env)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert (path / "ansible_collections" / "kubeha" / "kubeadm" / "MANIFEST.json").is_file(), result.stdout
+    (path / "inventory.yml").write_text(SMALL_INVENTORY)
+    return env
+
+
+def test_every_shipped_playbook_is_runnable_by_fqcn(members: list[str]) -> None:
+    shipped = {Path(name).stem for name in members if re.fullmatch(r"playbooks/[^/]+\.ya?ml", name)}
+    assert shipped == set(FQCN_PLAYBOOKS + CHECKOUT_ONLY_PLAYBOOKS), (
+        "a new playbook needs a snake_case name and a place in FQCN_PLAYBOOKS"
+    )
+
+
+@pytest.mark.parametrize("name", FQCN_PLAYBOOKS)
+def test_installed_playbook_passes_syntax_check_by_fqcn(installed: dict[str, str], name: str) -> None:
+    collections = Path(installed["ANSIBLE_COLLECTIONS_PATH"])
+    argv = ["ansible-playbook", "--syntax-check", "-i", str(collections / "inventory.yml"), f"kubeha.kubeadm.{name}"]
+    result = offline(argv, 300, env=installed)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    # Found in the installed copy, not in the checkout.
+    where = collections / "ansible_collections" / "kubeha" / "kubeadm" / "playbooks" / f"{name}.yml"
+    assert f"playbook: {where}" in result.stdout, result.stdout
