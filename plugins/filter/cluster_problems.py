@@ -28,6 +28,9 @@ description:
     C(.invalid) top-level domain are never looked up (RFC 6761).
   - Supported Kubernetes minor versions and operating systems are defined once, in this
     plugin (see the notes).
+  - The init host, the node lists and the default control-plane endpoint are worked out by the
+    code behind C(kubeha.kubeadm.cluster_layout), the filter the playbooks take them from, so
+    validation checks what the playbooks use.
 positional: _input
 options:
   _input:
@@ -93,6 +96,9 @@ notes:
   - When control planes already run stacked etcd members and none of those that answered sees
     a leader, the error names the members that must come back; the survivors are never to be
     reset. A new cluster (no etcd manifest yet) has no etcd check.
+seealso:
+  - plugin: kubeha.kubeadm.cluster_layout
+    plugin_type: filter
 """
 
 EXAMPLES = r"""
