@@ -1,7 +1,8 @@
 """Which kubeadm release the double claims to be, and the texts that differ between releases.
 
-The version comes from $KUBEADM_DOUBLE_VERSION, else /etc/kubeadm-double/version, else
-DEFAULT_VERSION. Differences reproduced (FACTS.md §1.4, §4.2, §4.3, §10):
+The version comes from $KUBEADM_DOUBLE_VERSION, else the `version` file beside this package
+(a packaged kubeadm or kubelet carries its own, tests/package_repo/), else
+/etc/kubeadm-double/version, else DEFAULT_VERSION. Differences reproduced (FACTS.md §1.4, §4.2, §4.3, §10):
   * 1.29+: super-admin.conf on the init node; admin.conf user in group kubeadm:cluster-admins.
   * 1.32+: "any number of control-plane nodes running" (older: "of the control-plane node").
   * 1.30-1.32 kubelet-check/api-check wait lines; 1.33+ control-plane-check lines.
@@ -16,6 +17,7 @@ import re
 from dataclasses import dataclass
 
 VERSION_FILE = "/etc/kubeadm-double/version"
+PACKAGE_VERSION_FILE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "version")
 DEFAULT_VERSION = "v1.33.4"
 STACK_HINT = "To see the stack trace of this error execute with --v=5 or higher"
 GO_VERSIONS = {28: "go1.20.14", 29: "go1.21.13", 30: "go1.22.12", 31: "go1.22.12", 32: "go1.23.8", 33: "go1.24.4"}
@@ -105,10 +107,12 @@ def parse_version(text: str) -> str:
 
 def current() -> Release:
     raw = os.environ.get("KUBEADM_DOUBLE_VERSION")
-    if not raw:
+    for path in (PACKAGE_VERSION_FILE, VERSION_FILE):
+        if raw:
+            break
         try:
-            with open(VERSION_FILE, encoding="utf-8") as handle:
+            with open(path, encoding="utf-8") as handle:
                 raw = handle.read()
         except OSError:
-            raw = DEFAULT_VERSION
+            continue
     return Release(parse_version(raw or DEFAULT_VERSION))
