@@ -77,6 +77,13 @@ def test_the_log_is_verbose(collected: Run) -> None:
     assert "ESTABLISH" in log, f"the {SCENARIO} scenario's playbooks did not run at -vvv (provisioner.options.vvv)"
 
 
+def test_the_log_holds_an_etcd_backup_run(collected: Run) -> None:
+    # test_no_secret_leaks.py prints etcd_backup.yml's -vvv output, so its run is scanned too.
+    assert "etcd snapshot from " in collected.log, (
+        f"the {SCENARIO} scenario's log has no etcd_backup.yml run: its verifier must run test_no_secret_leaks.py"
+    )
+
+
 def test_secrets_were_collected(collected: Run) -> None:
     secrets = collected.secrets
     missing = [kind for kind in KINDS if not secrets.get(kind)]

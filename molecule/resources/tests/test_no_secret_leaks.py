@@ -7,6 +7,9 @@ converge, so that the secrets it collects were minted during the run being check
   * certificate keys (from the double's test-only ledger, see CERT_KEY_LEDGER),
   * private keys (every PEM key under /etc/kubernetes and /var/lib/kubelet/pki, and the client
     keys inside kubeconfigs).
+It takes an etcd snapshot with etcd_backup.yml at -vvv (its output goes to the log that
+tests/scenarios/test_secrets_in_logs.py scans) and checks that snapshots are 0600 in 0700
+directories on the control plane and on the controller, and that the run printed no secret.
 It then checks that none of them is in any file on any host outside the places Kubernetes keeps
 them (/etc/kubernetes, the etcd data dir, the kubelet's PKI, root's kubeconfig); that
 kubeconfigs and keys are 0600 and owned by root (the controller's copy by the controller's
@@ -43,7 +46,10 @@ ADMIN_CONF = "/etc/kubernetes/admin.conf"
 KUBECTL = ["kubectl", f"--kubeconfig={ADMIN_CONF}"]
 # Where Kubernetes itself keeps keys and tokens, and where the seed puts the admin kubeconfig:
 # never scanned, their modes are checked instead.
-KEEPERS = ["/etc/kubernetes", "/var/lib/etcd", "/var/lib/kubelet/pki", "/root/.kube"]
+# etcd snapshots (etcd_backup.yml, etcd_restore.yml) hold every Secret of the cluster: their
+# directory is a keeper too, and its modes are checked (test_etcd_snapshots_are_private).
+SNAPSHOTS = "/var/lib/kubeha/etcd-backups"
+KEEPERS = ["/etc/kubernetes", "/var/lib/etcd", "/var/lib/kubelet/pki", "/root/.kube", SNAPSHOTS]
 NOT_FILES = ["/proc", "/sys", "/dev"]
 # The kubeadm double's test-only records of every certificate key and bootstrap token it minted
 # or was given (one per line), so that secrets already deleted or expired are checked too.
@@ -332,3 +338,41 @@ def test_kubeadm_certs_secret_is_gone_after_the_joins(cluster: Cluster) -> None:
     result = docker(cluster.cps[0], " ".join([*KUBECTL, "-n", "kube-system", "get", "secret", "kubeadm-certs"]))
     assert result.returncode != 0, "the kubeadm-certs Secret still exists after every control plane joined"
     assert "NotFound" in result.stderr or "not found" in result.stderr, result.stderr[-500:]
+
+
+def test_etcd_snapshots_are_private_and_their_run_prints_no_secret(cluster: Cluster, secrets: dict) -> None:
+    local = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "etcd-backups"
+    result = subprocess.run(
+        [
+            "ansible-playbook",
+            "-vvv",
+            "-i",
+            os.environ["MOLECULE_INVENTORY_FILE"],
+            "-e",
+            f"kubeha_etcd_backup_local_dir={local}",
+            str(ROOT / "playbooks" / "etcd_backup.yml"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    output = result.stdout + result.stderr
+    # Into the scenario's log, which test_secrets_in_logs.py scans for every collected secret.
+    print(output)
+    assert result.returncode == 0, "etcd_backup.yml failed (its output is in the log above)"
+    printed = [f"{kind} {short(s)}" for s, kind in all_patterns(secrets).items() if s in output]
+    assert not printed, f"etcd_backup.yml printed secrets: {printed}"
+    wrong = []
+    for host in cluster.cps:
+        listed = docker(host, f"[ -d {SNAPSHOTS} ] && find {SNAPSHOTS} -exec stat -c '%n %a %F' {{}} + || true")
+        for line in listed.stdout.splitlines():
+            name, mode, kind = line.split(" ", 2)
+            if mode != ("700" if kind == "directory" else "600"):
+                wrong.append(f"{host}:{name} {mode}")
+    fetched = sorted(local.glob("*.db"))
+    assert fetched, f"no snapshot was fetched to {local}"
+    wrong += [f"controller:{p} {oct(p.stat().st_mode & 0o777)}" for p in local.iterdir() if p.stat().st_mode & 0o077]
+    if local.stat().st_mode & 0o077:
+        wrong.append(f"controller:{local} {oct(local.stat().st_mode & 0o777)}")
+    assert not wrong, f"etcd snapshots must be 0600 in 0700 directories: {wrong}"

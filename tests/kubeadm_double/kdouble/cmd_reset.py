@@ -101,6 +101,8 @@ def cmd_reset(argv: list[str], release: versions.Release) -> int:  # noqa: PLR09
         clear_dir("/var/lib/etcd")
     out('[reset] Unmounting mounted directories in "/var/lib/kubelet"')
     dirs = [manifests.MANIFESTS, "/var/lib/kubelet", PKI]
+    if values.get("cleanup-tmp-dir"):  # kubeadm's backups of upgraded manifests and etcd data
+        dirs.append(os.path.join(KUBE, "tmp"))
     for path in dirs:
         clear_dir(path)
     out(f"[reset] Deleting contents of directories: [{' '.join(dirs)}]")
@@ -120,6 +122,18 @@ def cmd_reset(argv: list[str], release: versions.Release) -> int:  # noqa: PLR09
             os.remove(path)
     out(f"[reset] Deleting files: [{' '.join(files)}]")
     out()
+    if release.minor <= 30:  # the note before it pointed to the documentation (FACTS-2 part B §7)
+        out("The reset process does not clean CNI configuration. To do so, you must remove /etc/cni/net.d")
+        out()
+        out("The reset process does not reset or clean up iptables rules or IPVS tables.")
+        out('If you wish to reset iptables, you must do so manually by using the "iptables" command.')
+        out()
+        out("If your cluster was setup to utilize IPVS, run ipvsadm --clear (or similar)")
+        out("to reset your system's IPVS tables.")
+        out()
+        out("The reset process does not clean your kubeconfig files and you must remove them manually.")
+        out("Please, check the contents of the $HOME/.kube/config file.")
+        return 0
     out("The reset process does not perform cleanup of CNI plugin configuration,")
     out("network filtering rules and kubeconfig files.")
     out()
