@@ -217,6 +217,25 @@ def test_day2_reset_then_rebuild() -> None:
     )
     assert sh(cp1, plant).returncode == 0
 
+    # The double's kubeadm reset on a worker, as FACTS-2 part B §7 has the real one (1.33+ note).
+    worker = WORKERS[0]
+    assert sh(worker, "mkdir -p /etc/kubernetes/tmp/kubeadm-backup-manifests-drill").returncode == 0
+    direct = sh(worker, "kubeadm reset --force --cleanup-tmp-dir", timeout=60)
+    assert direct.returncode == 0, direct.stderr
+    assert "[reset] No kubeadm config, using etcd pod spec to get data directory" in direct.stderr
+    assert "[reset] Deleted contents of the etcd data directory: /var/lib/etcd\n" in direct.stdout
+    assert (
+        "[reset] Deleting contents of directories: [/etc/kubernetes/manifests /var/lib/kubelet"
+        " /etc/kubernetes/pki /etc/kubernetes/tmp]\n"
+    ) in direct.stdout
+    assert direct.stdout.endswith(
+        "The reset process does not perform cleanup of CNI plugin configuration,\n"
+        "network filtering rules and kubeconfig files.\n\n"
+        "For information on how to perform this cleanup manually, please see:\n"
+        "    https://k8s.io/docs/reference/setup-tools/kubeadm/kubeadm-reset/\n\n"
+    ), direct.stdout[-400:]
+    assert sh(worker, "ls -A /etc/kubernetes/tmp").stdout.strip() == ""
+
     returncode, recap, output, _took = run_playbook("reset.yml", "-e", "kubeha_reset_confirm=wrong")
     assert returncode != 0, "reset.yml ran without the confirmation"
     assert f"kubeha_reset_confirm={CLUSTER}" in output, output[-3000:]

@@ -90,6 +90,11 @@ def cmd_reset(argv: list[str], release: versions.Release) -> int:  # noqa: PLR09
         else:
             klog("W", "removeetcdmember.go:105", "[reset] No kubeadm config, using etcd pod spec to get data directory")
             wipe_etcd = True
+    elif not have_config:
+        # No kubeadm config and no etcd pod spec (a worker): kubeadm falls back to the default
+        # data directory and empties it all the same (FACTS-2 part B §7, real 1.34 worker output).
+        klog("W", "removeetcdmember.go:105", "[reset] No kubeadm config, using etcd pod spec to get data directory")
+        wipe_etcd = True
     else:
         out("[reset] No etcd config found. Assuming external etcd")
         out("[reset] Please, manually reset etcd to prevent further issues")
