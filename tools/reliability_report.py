@@ -37,7 +37,8 @@ Figure names: `cp_loss` one control plane down and back (with a worker joining m
 joins with the double's clock 3 h and 25 h ahead, `replace` remove_node.yml (refusal, removal,
 adding back), `day2` etcd_backup.yml (snapshot time and size), etcd_restore.yml after two of
 three members' data were destroyed (restore time, time without the API through the VIP) and
-reset.yml followed by a rebuild with ha_cluster.yml. Times of playbook runs include Ansible over `docker exec` on a 2-core machine. Regenerate with
+reset.yml followed by a rebuild with ha_cluster.yml. Times of playbook runs include Ansible over
+`docker exec` on a 2-core machine. Regenerate with
 `tools/reliability_report.py` after `molecule test -s drills` and `-s loadbalancer` have written
 their logs under `.artifacts/`.
 """
