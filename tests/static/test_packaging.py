@@ -236,7 +236,16 @@ def test_galaxy_yml_declares_every_collection_the_content_calls() -> None:
 
 
 # The playbooks a user runs by name from an installed collection (ansible-playbook kubeha.kubeadm.<name>).
-FQCN_PLAYBOOKS = ("ha_cluster", "remove_node", "validate", "summary", "kubeconfig")
+FQCN_PLAYBOOKS = (
+    "ha_cluster",
+    "remove_node",
+    "validate",
+    "summary",
+    "kubeconfig",
+    "etcd_backup",
+    "etcd_restore",
+    "reset",
+)
 # Kept for the checkout path `ansible-playbook playbooks/ha-cluster.yml`; a hyphen cannot be in an FQCN.
 CHECKOUT_ONLY_PLAYBOOKS = ("ha-cluster",)
 SMALL_INVENTORY = """\
