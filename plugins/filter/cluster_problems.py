@@ -12,6 +12,12 @@ from typing import Any, Callable
 
 from ansible.errors import AnsibleFilterError
 from ansible_collections.kubeha.kubeadm.plugins.module_utils._etcd import fault_tolerance, quorum_size
+from ansible_collections.kubeha.kubeadm.plugins.module_utils._runtime_support import (
+    calico_for,
+    calico_untested,
+    containerd_minimum,
+    containerd_version,
+)
 from ansible_collections.kubeha.kubeadm.plugins.plugin_utils import _cluster
 
 DOCUMENTATION = r"""
@@ -70,6 +76,7 @@ options:
             C(node_address), C(facts) (the host's C(ansible_facts), subsets
             C(distribution) and C(network)), C(kubeadm_version) and C(kubelet_version) (installed versions, empty when
             absent; C(kubelet=<package status>=<version>) counts only when installed),
+            C(containerd_version) (the output of C(containerd --version), empty when absent),
             C(prerequisites_source), C(lb) (the host's load balancer settings; the VRRP
             password only as C(keepalived_password_length)), C(cluster) (the cluster-wide
             variables as this host sees them, to catch per-host disagreements) and C(etcd)
@@ -93,6 +100,11 @@ notes:
   - Supported Kubernetes versions are 1.28 to 1.35; supported systems are Debian 11 to 13,
     Ubuntu 22.04 and 24.04, and RHEL, CentOS Stream, Rocky Linux, AlmaLinux and Oracle Linux 8 to 10.
   - Three or five control planes give etcd fault tolerance; any other number is a warning.
+  - A node whose installed containerd is older than the requested Kubernetes minor expects
+    (2.0 from 1.36, for the CRI RuntimeConfig method; 1.7.28 for 1.35) is a warning, and so is a
+    Calico release that Tigera does not test with the requested minor (3.31 with 1.32 to 1.35,
+    3.32 with 1.34 to 1.36, 3.33 with 1.35 to 1.37); both tables are in
+    C(plugins/module_utils/_runtime_support.py).
   - When control planes already run stacked etcd members and none of those that answered sees
     a leader, the error names the members that must come back; the survivors are never to be
     reset. A new cluster (no etcd manifest yet) has no etcd check.
@@ -404,8 +416,10 @@ class _Checker:
         self.nodes_identity()
         self.systems()
         self.installed_versions()
+        self.container_runtimes()
         self.keepalived()
         self.cni()
+        self.cni_tested()
         self.kubeadm_overrides()
         return self.report.sorted()
 
@@ -878,6 +892,58 @@ class _Checker:
                 "pin a Calico version whose sums the cni role carries, or give every manifest's sum in "
                 "cni_calico_manifest_checksums ({file name: 64 hex digits}).",
             )
+
+    def container_runtimes(self) -> None:
+        """A warning for each node whose installed containerd is older than the requested minor expects."""
+        if self.version is None:
+            return
+        minimum = containerd_minimum(self.version[1])
+        if minimum is None:
+            return
+        minor = f"{self.version[0]}.{self.version[1]}"
+        for host in self.nodes:
+            found = containerd_version((self.hosts.get(host) or {}).get("containerd_version"))
+            if found is None or found >= minimum:
+                continue
+            why = (
+                "it lacks the CRI RuntimeConfig method (containerd 2.0+), so the kubelet falls back to "
+                "the cgroupDriver of its configuration, a fallback upstream is removing"
+                if minimum >= (2, 0, 0)
+                else "containerd's own support matrix starts there"
+            )
+            self.report.warning(
+                host,
+                "prerequisites_containerd_source",
+                f"containerd {_dotted(found)} is installed; Kubernetes {minor} expects containerd "
+                f"{_dotted(minimum)} or newer ({why}).",
+                "set prerequisites_containerd_source: repository (containerd.io from Docker's repository, or "
+                "prerequisites_containerd_repository_url for a mirror) and re-run, or put containerd "
+                f"{_dotted(minimum)}+ in the host's image.",
+            )
+
+    def cni_tested(self) -> None:
+        """A warning when Tigera does not test the chosen Calico release with the requested minor."""
+        if self.version is None or "cni_version" not in self.cluster or self.cluster.get("cni_test_manifests"):
+            return
+        release = str(self.cluster.get("cni_version") or "")
+        minor = self.version[1]
+        known = calico_untested(release, minor)
+        if known is None:
+            return
+        choices = calico_for(minor)
+        self.report.warning(
+            ALL,
+            "cni_calico_version",
+            f"Calico {release} {known}, not with the requested {self.version[0]}.{minor} "
+            "(Tigera's system requirements).",
+            (
+                f"set cni_calico_version to a {' or '.join(choices)} release (with its sums in "
+                "cni_calico_manifest_checksums unless the cni role pins them)"
+                if choices
+                else "choose a Calico release whose system requirements list this Kubernetes minor"
+            )
+            + ", or keep it knowingly.",
+        )
 
     def kubeadm_overrides(self) -> None:
         """The kubeadm_init role's overrides are keyed by kind; they must not contradict the kubeha_ variables."""

@@ -133,6 +133,16 @@ CASES = [
         passes=True,
     ),
     Case(
+        # The nodes run the distribution's containerd (Debian 13: 1.7): older than 1.35 expects.
+        "distribution-containerd-older-than-the-release-expects",
+        set_var("kubeha_kubernetes_version", "1.35.8"),
+        [
+            ("warning", node, "prerequisites_containerd_source", "set prerequisites_containerd_source: repository")
+            for node in ("val-cp1", "val-cp2", "val-cp3", "val-w1")
+        ],
+        passes=True,
+    ),
+    Case(
         "one-control-plane-for-ha",
         keep_hosts("control_plane", "val-cp1"),
         [("error", "val-cp1", "kubeha_control_plane_group", "add control planes to 'control_plane'")],
@@ -349,6 +359,15 @@ def test_validation_case(results: dict[str, Case], name: str) -> None:
     else:
         assert len(failed) == 1, f"{name}: failed on {failed}:\n{tail}"
         assert failed <= case.hosts, f"{name}: failed on {failed}:\n{tail}"
+
+
+def test_the_runtime_warning_names_the_installed_version(results: dict[str, Case]) -> None:
+    output = results["distribution-containerd-older-than-the-release-expects"].output
+    line = printed_line("warning", "val-w1", "prerequisites_containerd_source").search(output)
+    assert line, output[-4000:]
+    assert re.search(r"containerd 1\.\d+\.\d+ is installed; Kubernetes 1\.35 expects containerd 1\.7\.28", line[0])
+    # The load balancer runs no kubelet: its runtime is not checked.
+    assert not printed_line("warning", "val-lb1", "prerequisites_containerd_source").search(output)
 
 
 def test_each_error_is_its_own_failure_line(results: dict[str, Case]) -> None:

@@ -881,3 +881,67 @@ def test_a_member_that_is_no_control_plane_does_not_count() -> None:
 )
 def test_etcd_states_are_read(value: Any, expected: bool | None) -> None:
     assert plugin._tristate(value) is expected
+
+
+DEBIAN_13_CONTAINERD = "containerd github.com/containerd/containerd 1.7.24~ds1 1.7.24~ds1-6+deb13u1"
+
+
+def on_release(data: dict, version: str) -> dict:
+    data["cluster"]["kubernetes_version"] = version
+    for info in data["hosts"]:
+        if info["kubeadm_version"]:
+            info["kubeadm_version"] = f"v{version}"
+            info["kubelet_version"] = f"Kubernetes v{version}"
+        info["cluster"]["kubernetes_version"] = version
+    return data
+
+
+def test_an_old_containerd_is_a_warning_naming_host_and_version() -> None:
+    data = on_release(valid(), "1.35.8")
+    data["cluster"]["cni_version"] = "v3.31.7"
+    data["cluster"]["cni_pinned_checksums"] = {
+        "v3.31.7": {"operator-crds.yaml": "a" * 64, "tigera-operator.yaml": "b" * 64}
+    }
+    by_host(data, "w1")["containerd_version"] = DEBIAN_13_CONTAINERD
+    by_host(data, "cp1")["containerd_version"] = "containerd containerd.io v2.2.1 dea7da59"
+    (problem,) = run(data)
+    assert (problem["severity"], problem["host"], problem["variable"]) == (
+        "warning",
+        "w1",
+        "prerequisites_containerd_source",
+    )
+    assert "containerd 1.7.24 is installed; Kubernetes 1.35 expects containerd 1.7.28 or newer" in problem["message"]
+    assert "prerequisites_containerd_source: repository" in problem["fix"]
+
+
+def test_no_runtime_warning_without_an_installed_containerd() -> None:
+    data = on_release(valid(), "1.35.8")
+    data["cluster"]["cni_version"] = "v3.31.7"
+    data["cluster"]["cni_pinned_checksums"] = {
+        "v3.31.7": {"operator-crds.yaml": "a" * 64, "tigera-operator.yaml": "b" * 64}
+    }
+    by_host(data, "w1")["containerd_version"] = ""
+    assert run(data) == []
+
+
+def test_a_calico_release_outside_tigeras_window_is_a_warning_naming_the_fix() -> None:
+    data = on_release(valid(), "1.35.8")
+    data["cluster"]["cni_version"] = "v3.30.4"
+    assert run(data) == []
+    data["cluster"]["cni_checksums"] = {"operator-crds.yaml": "c" * 64, "tigera-operator.yaml": "d" * 64}
+    data["cluster"]["cni_version"] = "v3.32.1"
+    assert run(data) == []
+    data["cluster"]["cni_version"] = "v3.31.7"
+    assert run(data) == []
+    data = on_release(data, "1.33.4")
+    data["cluster"]["cni_version"] = "v3.32.1"
+    (problem,) = run(data)
+    assert (problem["severity"], problem["host"], problem["variable"]) == ("warning", "all", "cni_calico_version")
+    assert "Calico v3.32.1 is tested with Kubernetes 1.34 to 1.36, not with the requested 1.33" in problem["message"]
+    assert "set cni_calico_version to a 3.31 release" in problem["fix"]
+
+
+def test_the_stand_in_manifests_have_no_calico_release_to_check() -> None:
+    data = on_release(valid(), "1.33.4")
+    data["cluster"].update(cni_version="v3.32.1", cni_test_manifests=True)
+    assert run(data) == []
