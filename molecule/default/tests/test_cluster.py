@@ -29,11 +29,6 @@ ETCD_CLIENT = [
 ]  # fmt: skip
 
 
-WORKERS = ["kubeha-default-w1", "kubeha-default-w2"]
-# The pause image each kubeadm minor deploys (`kubeadm config images list`, recorded per release).
-KUBEADM_PAUSE = {33: "3.10", 34: "3.10.1", 35: "3.10.1", 36: "3.10.2", 37: "3.10.2"}
-
-
 @cache
 def node(name: str) -> testinfra.host.Host:
     return testinfra.get_host(f"ansible://{name}", ansible_inventory=os.environ["MOLECULE_INVENTORY_FILE"])
@@ -117,20 +112,3 @@ def test_no_bootstrap_token_outlives_the_configured_ttl() -> None:
     assert expiries, "kubeadm token list showed no token"
     late = {token_id: str(expires) for token_id, expires in expiries.items() if expires > latest}
     assert not late, f"bootstrap tokens valid beyond 2 h: {late}"
-
-
-def test_containerd_runs_the_cri_with_systemd_cgroups_and_the_releases_pause_image() -> None:
-    version = node(CONTROL_PLANES[0]).ansible.get_variables()["kubeha_kubernetes_version"]
-    pause = f"registry.k8s.io/pause:{KUBEADM_PAUSE[int(version.split('.')[1])]}"
-    for name in CONTROL_PLANES + WORKERS:
-        host = node(name)
-        # What containerd itself makes of the file the role wrote (its effective configuration).
-        dump = host.run_expect([0], "containerd config dump").stdout
-        assert "disabled_plugins = []" in dump, name
-        assert "SystemdCgroup = true" in dump, name
-        assert f'sandbox_image = "{pause}"' in dump or f"sandbox = '{pause}'" in dump, (name, pause)
-        plugins = host.run_expect([0], "ctr plugins ls").stdout
-        assert any(
-            line.split()[:2] == ["io.containerd.grpc.v1", "cri"] and line.split()[-1] == "ok"
-            for line in plugins.splitlines()
-        ), f"{name}: the CRI plugin is not running:\n{plugins}"

@@ -21,6 +21,8 @@ class Resource:
     short: tuple[str, ...] = ()
     singular: str = ""
     subresources: tuple[str, ...] = field(default=())
+    # Discovery categories: `kubectl get all` lists the kinds in "all".
+    categories: tuple[str, ...] = field(default=())
 
     @property
     def group_version(self) -> str:
@@ -36,17 +38,20 @@ class Resource:
         return f"{base}{namespace}/{name}"
 
 
-def _r(group, version, plural, kind, namespaced, *, short=(), sub=()):
-    return Resource(group, version, plural, kind, namespaced, tuple(short), kind.lower(), tuple(sub))
+def _r(group, version, plural, kind, namespaced, *, short=(), sub=(), categories=()):
+    return Resource(group, version, plural, kind, namespaced, tuple(short), kind.lower(), tuple(sub), tuple(categories))
+
+
+ALL = ("all",)
 
 
 BUILTINS = [
     _r("", "v1", "namespaces", "Namespace", False, short=["ns"], sub=["status"]),
     _r("", "v1", "nodes", "Node", False, short=["no"], sub=["status"]),
-    _r("", "v1", "pods", "Pod", True, short=["po"], sub=["status"]),
+    _r("", "v1", "pods", "Pod", True, short=["po"], sub=["status"], categories=ALL),
     _r("", "v1", "configmaps", "ConfigMap", True, short=["cm"]),
     _r("", "v1", "secrets", "Secret", True),
-    _r("", "v1", "services", "Service", True, short=["svc"], sub=["status"]),
+    _r("", "v1", "services", "Service", True, short=["svc"], sub=["status"], categories=ALL),
     _r("", "v1", "serviceaccounts", "ServiceAccount", True, short=["sa"]),
     _r("", "v1", "endpoints", "Endpoints", True, short=["ep"]),
     _r("", "v1", "events", "Event", True, short=["ev"]),
@@ -54,12 +59,12 @@ BUILTINS = [
     _r("", "v1", "persistentvolumes", "PersistentVolume", False, short=["pv"]),
     _r("", "v1", "resourcequotas", "ResourceQuota", True, short=["quota"]),
     _r("", "v1", "limitranges", "LimitRange", True, short=["limits"]),
-    _r("apps", "v1", "deployments", "Deployment", True, short=["deploy"], sub=["status", "scale"]),
-    _r("apps", "v1", "daemonsets", "DaemonSet", True, short=["ds"], sub=["status"]),
-    _r("apps", "v1", "statefulsets", "StatefulSet", True, short=["sts"], sub=["status"]),
-    _r("apps", "v1", "replicasets", "ReplicaSet", True, short=["rs"], sub=["status"]),
-    _r("batch", "v1", "jobs", "Job", True, sub=["status"]),
-    _r("batch", "v1", "cronjobs", "CronJob", True, short=["cj"], sub=["status"]),
+    _r("apps", "v1", "deployments", "Deployment", True, short=["deploy"], sub=["status", "scale"], categories=ALL),
+    _r("apps", "v1", "daemonsets", "DaemonSet", True, short=["ds"], sub=["status"], categories=ALL),
+    _r("apps", "v1", "statefulsets", "StatefulSet", True, short=["sts"], sub=["status"], categories=ALL),
+    _r("apps", "v1", "replicasets", "ReplicaSet", True, short=["rs"], sub=["status"], categories=ALL),
+    _r("batch", "v1", "jobs", "Job", True, sub=["status"], categories=ALL),
+    _r("batch", "v1", "cronjobs", "CronJob", True, short=["cj"], sub=["status"], categories=ALL),
     _r("rbac.authorization.k8s.io", "v1", "roles", "Role", True),
     _r("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding", True),
     _r("rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole", False),
@@ -115,6 +120,7 @@ def from_crd(crd: dict) -> list[Resource]:
                 tuple(names.get("shortNames", []) or ()),
                 names.get("singular", "") or names.get("kind", "").lower(),
                 sub,
+                tuple(names.get("categories", []) or ()),
             )
         )
     return out
@@ -164,6 +170,7 @@ def resource_list(group_version: str, resources: list[Resource]) -> dict:
                 "kind": res.kind,
                 "verbs": VERBS,
                 **({"shortNames": list(res.short)} if res.short else {}),
+                **({"categories": list(res.categories)} if res.categories else {}),
             }
         )
         for sub in res.subresources:
