@@ -64,7 +64,8 @@ def kubectl_json(*argv: str) -> dict:
 
 # --- containerd -------------------------------------------------------------------------------
 def test_containerd_runs_the_cri_with_systemd_cgroups_and_the_releases_pause_image() -> None:
-    version = node(CONTROL_PLANES[0]).ansible.get_variables()["kubeha_kubernetes_version"]
+    scenario = yaml.safe_load((ROOT / "molecule" / "default" / "molecule.yml").read_text())
+    version = scenario["provisioner"]["inventory"]["group_vars"]["all"]["kubeha_kubernetes_version"]
     pause = f"registry.k8s.io/pause:{KUBEADM_PAUSE[int(version.split('.')[1])]}"
     for name in CONTROL_PLANES + WORKERS:
         host = node(name)
