@@ -10,7 +10,8 @@ import yaml
 
 from . import versions
 from .cli import Fail, FlagSpec, out, parse
-from .cmd_init import cmd_certs, cmd_init
+from .cmd_certs import cmd_certs
+from .cmd_init import cmd_init
 from .cmd_join import cmd_join
 from .cmd_reset import cmd_reset
 from .cmd_token import cmd_token

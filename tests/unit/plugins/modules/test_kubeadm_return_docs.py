@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import yaml
 from ansible_collections.kubeha.kubeadm.plugins.modules import (
+    kubeadm_certs,
     kubeadm_init,
     kubeadm_join,
     kubeadm_join_credentials,
@@ -23,6 +24,7 @@ HERE = pathlib.Path(__file__).parent
 # Keys Ansible itself defines for every module result.
 COMMON_KEYS = {"changed", "failed", "msg", "warnings", "invocation"}
 MODULES = {
+    "kubeadm_certs": kubeadm_certs,
     "kubeadm_init": kubeadm_init,
     "kubeadm_join": kubeadm_join,
     "kubeadm_join_credentials": kubeadm_join_credentials,
