@@ -12,6 +12,12 @@ from typing import Any, Callable
 
 from ansible.errors import AnsibleFilterError
 from ansible_collections.kubeha.kubeadm.plugins.module_utils._etcd import fault_tolerance, quorum_size
+from ansible_collections.kubeha.kubeadm.plugins.module_utils._kubernetes_releases import (
+    EXISTING_ONLY_MINORS,
+    KUBEADM_REMOVED_FEATURE_GATES,
+    SUPPORTED_MINORS,
+    window_text,
+)
 from ansible_collections.kubeha.kubeadm.plugins.module_utils._runtime_support import (
     calico_for,
     calico_untested,
@@ -32,8 +38,8 @@ description:
     it does not contact any host. A control-plane endpoint given as a name is resolved on the
     controller with C(getaddrinfo) (a name lookup, never a connection); names under the
     C(.invalid) top-level domain are never looked up (RFC 6761).
-  - Supported Kubernetes minor versions and operating systems are defined once, in this
-    plugin (see the notes).
+  - Supported operating systems are defined once, in this plugin; the supported Kubernetes
+    minors once, in the collection's C(plugins/module_utils/_kubernetes_releases.py) (see the notes).
   - The init host, the node lists and the default control-plane endpoint are worked out by the
     code behind C(kubeha.kubeadm.cluster_layout), the filter the playbooks take them from, so
     validation checks what the playbooks use.
@@ -55,7 +61,7 @@ options:
         description:
           - The cluster-wide variables with the C(kubeha_) prefix dropped (C(kubernetes_version),
             C(control_plane_endpoint), C(api_port), C(pod_network_cidr), C(service_cidr),
-            C(cluster_name), C(init_host), C(require_ha)), plus C(kubeadm_config) (the
+            C(cluster_name), C(init_host), C(require_ha), C(allow_cgroup_v1)), plus C(kubeadm_config) (the
             kubeadm_init role's C(kubeadm_init_config_overrides), keyed by kind), C(cni_version), C(cni_manifests),
             C(cni_checksums), C(cni_pinned_checksums) and C(cni_test_manifests) (the cni role's).
           - When omitted, the C(cluster) view of the init host is used (see O(_input.hosts)).
@@ -77,6 +83,10 @@ options:
             C(distribution) and C(network)), C(kubeadm_version) and C(kubelet_version) (installed versions, empty when
             absent; C(kubelet=<package status>=<version>) counts only when installed),
             C(containerd_version) (the output of C(containerd --version), empty when absent),
+            C(running_version) (C(apiserver=<tag>), the image tag in a control plane's
+            C(kube-apiserver.yaml) manifest, that is the version the cluster runs; empty without one),
+            C(cgroup_fs) (the file system type of C(/sys/fs/cgroup), C(cgroup2fs) for cgroup v2 and
+            C(tmpfs) for cgroup v1; empty when unknown),
             C(prerequisites_source), C(lb) (the host's load balancer settings; the VRRP
             password only as C(keepalived_password_length)), C(cluster) (the cluster-wide
             variables as this host sees them, to catch per-host disagreements) and C(etcd)
@@ -97,7 +107,10 @@ options:
         required: false
         default: []
 notes:
-  - Supported Kubernetes versions are 1.28 to 1.35; supported systems are Debian 11 to 13,
+  - Supported Kubernetes versions are the three minors upstream maintains (1.35 to 1.37); 1.34,
+    past its end of life, only for a cluster that already runs it (a warning says how to upgrade).
+  - From Kubernetes 1.35 a node on cgroup v1 is an error unless C(allow_cgroup_v1) is true.
+  - Supported systems are Debian 11 to 13,
     Ubuntu 22.04 and 24.04, and RHEL, CentOS Stream, Rocky Linux, AlmaLinux and Oracle Linux 8 to 10.
   - Three or five control planes give etcd fault tolerance; any other number is a warning.
   - A node whose installed containerd is older than the requested Kubernetes minor expects
@@ -151,7 +164,7 @@ _value:
 """
 
 # --- What is supported: the single place these are defined ---------------------------------
-SUPPORTED_KUBERNETES_MINORS = range(28, 36)  # 1.28 .. 1.35
+# (Kubernetes minors: module_utils/_kubernetes_releases.py.)
 SUPPORTED_SYSTEMS: dict[str, tuple[str, ...]] = {
     # distribution: versions, matched against distribution_version's leading components
     "Debian": ("11", "12", "13"),
@@ -164,6 +177,9 @@ SUPPORTED_SYSTEMS: dict[str, tuple[str, ...]] = {
 }
 # The kubelet may be up to three minors older than the API server, never newer.
 KUBELET_MAX_MINOR_SKEW = 3
+# From this minor on the kubelet refuses to start on a cgroup v1 host (failCgroupV1 defaults to
+# true) and kubeadm's SystemVerification preflight check fails there.
+CGROUP_V1_FAILS_FROM = 35
 # Where to look for a pod network that collides with nothing (first fit is suggested).
 POD_CIDR_CANDIDATES = ("10.244.0.0/16", "192.168.0.0/16", "172.20.0.0/16", "100.64.0.0/16")
 # Interfaces that Kubernetes and CNIs create on a node: their addresses are not the node's network.
@@ -181,7 +197,7 @@ HOSTNAME = re.compile(
     r"^(?=.{1,253}$)[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?(\.[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?)*\.?$"
 )
 VERSION = re.compile(r"^v?(\d+)\.(\d+)\.(\d+)(?:[-+].*)?$")
-# `kubeadm version -o short` prints v1.33.4; `kubelet --version` prints "Kubernetes v1.33.4".
+# `kubeadm version -o short` prints v1.37.1; `kubelet --version` prints "Kubernetes v1.37.1".
 INSTALLED_VERSION = re.compile(r"v?(\d+)\.(\d+)\.(\d+)")
 
 Resolver = Callable[[str], bool]
@@ -240,7 +256,7 @@ def _version(value: Any) -> tuple[int, int, int] | None:
 
 
 def _installed(value: Any) -> tuple[int, int, int] | None:
-    """`kubeadm=v1.33.4` (binary), `kubelet=installed=1.33.4-1.1` (package status=version)."""
+    """`kubeadm=v1.37.1` (binary), `kubelet=installed=1.37.1-1.1` (package status=version)."""
     text = str(value or "").split("=", 1)[-1]
     if "=" in text:
         status, text = text.split("=", 1)
@@ -417,6 +433,7 @@ class _Checker:
         self.systems()
         self.installed_versions()
         self.container_runtimes()
+        self.cgroups()
         self.keepalived()
         self.cni()
         self.cni_tested()
@@ -546,6 +563,7 @@ class _Checker:
             "service_cidr",
             "api_port",
             "cluster_name",
+            "allow_cgroup_v1",
         )
         for key in keys:
             seen: dict[str, list[str]] = defaultdict(list)
@@ -570,19 +588,48 @@ class _Checker:
                 ALL,
                 "kubeha_kubernetes_version",
                 f"'{raw}' is not a full x.y.z Kubernetes version.",
-                "set kubeha_kubernetes_version to a release such as 1.33.4 (no leading v).",
+                "set kubeha_kubernetes_version to a release such as 1.37.1 (no leading v).",
             )
             self.version = version
             return
         self.version = version
-        if version[0] != 1 or version[1] not in SUPPORTED_KUBERNETES_MINORS:
-            low, high = SUPPORTED_KUBERNETES_MINORS[0], SUPPORTED_KUBERNETES_MINORS[-1]
+        window = window_text()
+        fix = f"set kubeha_kubernetes_version to a 1.{SUPPORTED_MINORS[0]}.x to 1.{SUPPORTED_MINORS[-1]}.x release."
+        if version[0] == 1 and version[1] in SUPPORTED_MINORS:
+            return
+        if version[0] == 1 and version[1] in EXISTING_ONLY_MINORS:
+            end = EXISTING_ONLY_MINORS[version[1]]
+            running = [h for h in self.cps if (self._running(h) or (0, 0))[:2] == version[:2]]
+            if running:
+                self.report.warning(
+                    running,
+                    "kubeha_kubernetes_version",
+                    f"{raw}: Kubernetes 1.{version[1]} is past its end of life ({end}) and gets no more fixes; "
+                    "accepted because this cluster already runs it.",
+                    f"upgrade to 1.{version[1] + 1}: on the init host `kubeadm upgrade apply v1.{version[1] + 1}.x` "
+                    "with kubeadm of that release, `kubeadm upgrade node` on the other control planes, then the "
+                    "kubelets node by node; then set kubeha_kubernetes_version to it "
+                    f"(supported: {window}).",
+                )
+                return
             self.report.error(
                 ALL,
                 "kubeha_kubernetes_version",
-                f"{raw} is not a supported Kubernetes version (supported: 1.{low} to 1.{high}).",
-                f"set kubeha_kubernetes_version to a 1.{low}.x to 1.{high}.x release.",
+                f"{raw}: Kubernetes 1.{version[1]} is past its end of life ({end}); it is accepted only for a "
+                f"cluster that already runs it, and no control plane runs it (supported: {window}).",
+                fix,
             )
+            return
+        self.report.error(
+            ALL,
+            "kubeha_kubernetes_version",
+            f"{raw} is not a supported Kubernetes version (supported: {window}).",
+            fix,
+        )
+
+    def _running(self, host: str) -> tuple[int, int, int] | None:
+        """The version a control plane runs: its kube-apiserver manifest's image tag."""
+        return _installed((self.hosts.get(host) or {}).get("running_version"))
 
     def networks(self) -> None:
         for key, var in (("pod_network_cidr", "kubeha_pod_network_cidr"), ("service_cidr", "kubeha_service_cidr")):
@@ -810,6 +857,27 @@ class _Checker:
                     f"upgrade the kubelet to {_dotted(want)} after the control plane.",
                 )
 
+    def cgroups(self) -> None:
+        """From 1.35 the kubelet refuses cgroup v1 hosts unless the cluster opts in to that mode."""
+        if self.version is None or self.version[:2] < (1, CGROUP_V1_FAILS_FROM):
+            return
+        if _tristate(self.cluster.get("allow_cgroup_v1")):
+            return
+        v1 = [h for h in self.nodes if str((self.hosts.get(h) or {}).get("cgroup_fs") or "").strip() == "tmpfs"]
+        if not v1:
+            return
+        self.report.error(
+            v1,
+            "kubeha_allow_cgroup_v1",
+            f"the host runs cgroup v1 (/sys/fs/cgroup is tmpfs, not cgroup2fs): from Kubernetes "
+            f"1.{CGROUP_V1_FAILS_FROM} the kubelet refuses to start there (failCgroupV1 defaults to true) and "
+            "kubeadm's SystemVerification preflight check fails.",
+            "move the host to cgroup v2 (a system that boots with it, e.g. Debian 11+, Ubuntu 21.10+, RHEL 9+, "
+            "or the kernel argument systemd.unified_cgroup_hierarchy=1), or opt in to the deprecated cgroup v1 "
+            "mode with kubeha_allow_cgroup_v1: true (failCgroupV1: false in the KubeletConfiguration and "
+            "SystemVerification ignored on init and every join).",
+        )
+
     def keepalived(self) -> None:
         for host in self.lbs:
             info = self.hosts.get(host)
@@ -984,6 +1052,26 @@ class _Checker:
                 "kubeha_node_name",
             ),
         ]
+        gates = at("ClusterConfiguration.featureGates")
+        if isinstance(gates, dict) and self.version is not None:
+            removed = sorted(
+                g for g in gates if self.version[:2] >= (1, KUBEADM_REMOVED_FEATURE_GATES.get(str(g), 1000))
+            )
+            if removed:
+                self.report.error(
+                    ALL,
+                    var,
+                    f"sets ClusterConfiguration.featureGates {', '.join(removed)}, which kubeadm "
+                    f"1.{self.version[1]} no longer knows (it fails on unknown feature gates).",
+                    f"drop {', '.join(removed)} from {var} ("
+                    + ", ".join(f"{g} is gone since 1.{KUBEADM_REMOVED_FEATURE_GATES[g]}" for g in removed)
+                    + (
+                        "; ECDSA keys: ClusterConfiguration.encryptionAlgorithm"
+                        if "PublicKeysECDSA" in removed
+                        else "; what they switched is always on"
+                    )
+                    + ").",
+                )
         for path, given, wanted, top in checks:
             if given is None or wanted in (None, ""):
                 continue

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 
 def kubeadm_config_api_version(version: tuple[int, int, int]) -> str:
-    """kubeadm.k8s.io/v1beta4 from Kubernetes 1.31 on, v1beta3 before (v1beta3 is gone in 1.36)."""
+    """kubeadm.k8s.io/v1beta4 from Kubernetes 1.31 on, v1beta3 before (v1beta3 is gone in 1.37)."""
     return "kubeadm.k8s.io/v1beta4" if version[:2] >= (1, 31) else "kubeadm.k8s.io/v1beta3"
 
 

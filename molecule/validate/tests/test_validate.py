@@ -41,7 +41,9 @@ GROUP_HOSTS = {
 BASE_VARS = {
     "ansible_connection": "community.docker.docker",
     "ansible_python_interpreter": "/usr/bin/python3",
-    "kubeha_kubernetes_version": "1.33.4",
+    "kubeha_kubernetes_version": "1.37.1",
+    # The test machines boot cgroup v1; the case cgroup-v1-refused drops this.
+    "kubeha_allow_cgroup_v1": True,
     "cni_calico_manifest_checksums": {
         "operator-crds.yaml": "7e52ae4fa64f17f61570e4eb495c381edf358f1991f6dc3b78629f83206faac8",
         "tigera-operator.yaml": "78b8d78644d579f30f278c092ee09d37dc28b78bd504c9f37fc44cbf2f49a433",
@@ -207,13 +209,46 @@ CASES = [
     ),
     Case(
         "kubernetes-version-unsupported",
-        set_var("kubeha_kubernetes_version", "1.27.3"),
-        [("error", "all", "kubeha_kubernetes_version", "to a 1.28.x to 1.35.x release")],
+        set_var("kubeha_kubernetes_version", "1.38.0"),
+        [("error", "all", "kubeha_kubernetes_version", "to a 1.35.x to 1.37.x release")],
+    ),
+    Case(
+        "kubernetes-version-end-of-life-for-a-new-cluster",
+        set_var("kubeha_kubernetes_version", "1.34.11"),
+        [("error", "all", "kubeha_kubernetes_version", "to a 1.35.x to 1.37.x release")],
+    ),
+    # val-cp1's kube-apiserver manifest says the cluster runs 1.34.11 (and its kubeadm is 1.34.11).
+    Case(
+        "kubernetes-version-end-of-life-already-running-warns",
+        set_var("kubeha_kubernetes_version", "1.34.11"),
+        [("warning", "val-cp1", "kubeha_kubernetes_version", "kubeadm upgrade apply v1.35.x")],
+        passes=True,
+        host_setup=(
+            "val-cp1",
+            "mkdir -p /etc/kubeha-test /etc/kubernetes/manifests && echo v1.34.11 > /etc/kubeha-test/kubeadm-version"
+            " && printf 'spec:\\n  containers:\\n  - image: registry.k8s.io/kube-apiserver:v1.34.11\\n'"
+            " > /etc/kubernetes/manifests/kube-apiserver.yaml",
+            "rm -rf /etc/kubeha-test /etc/kubernetes/manifests/kube-apiserver.yaml",
+        ),
     ),
     Case(
         "kubernetes-version-skew",
-        set_var("kubeha_kubernetes_version", "1.34.1"),
-        [("error", "val-cp1", "kubeha_kubernetes_version", "set kubeha_kubernetes_version: 1.33.4")],
+        set_var("kubeha_kubernetes_version", "1.36.5"),
+        [("error", "val-cp1", "kubeha_kubernetes_version", "set kubeha_kubernetes_version: 1.37.1")],
+    ),
+    # Without the opt-in, every Kubernetes node of these cgroup v1 machines is refused.
+    Case(
+        "cgroup-v1-refused",
+        drop_var("kubeha_allow_cgroup_v1"),
+        [
+            (
+                "error",
+                "val-cp1, val-cp2, val-cp3, val-w1",
+                "kubeha_allow_cgroup_v1",
+                "move the host to cgroup v2 (",
+            ),
+            ("error", "val-cp1, val-cp2, val-cp3, val-w1", "kubeha_allow_cgroup_v1", "kubeha_allow_cgroup_v1: true"),
+        ],
     ),
     Case(
         "preinstalled-without-kubeadm",

@@ -31,7 +31,7 @@ def facts(address: str, distribution: str = "Debian", version: str = "12.7", ext
 
 
 CLUSTER = {
-    "kubernetes_version": "1.33.4",
+    "kubernetes_version": "1.37.1",
     "control_plane_endpoint": f"{SUBNET}.100:6443",
     "api_port": 6443,
     "pod_network_cidr": "192.168.0.0/16",
@@ -54,8 +54,10 @@ def host(name: str, octet: int, lb: bool = False) -> dict:
         "node_name": name,
         "node_address": f"{SUBNET}.{octet}",
         "facts": facts(f"{SUBNET}.{octet}"),
-        "kubeadm_version": "" if lb else "v1.33.4",
-        "kubelet_version": "" if lb else "Kubernetes v1.33.4",
+        "kubeadm_version": "" if lb else "v1.37.1",
+        "kubelet_version": "" if lb else "Kubernetes v1.37.1",
+        "running_version": "",
+        "cgroup_fs": "" if lb else "cgroup2fs",
         "prerequisites_source": "packages",
         "cluster": {k: CLUSTER[k] for k in ("kubernetes_version", "pod_network_cidr", "service_cidr")},
         "lb": {},
@@ -361,7 +363,7 @@ CASES = [
     ("node-name-too-long", set_host("w1", "node_name", "a" * 254), "error", "w1", "kubeha_node_name", "RFC 1123"),
     (
         "version-not-xyz",
-        set_cluster("kubernetes_version", "v1.33"),
+        set_cluster("kubernetes_version", "v1.37"),
         "error",
         "all",
         "kubeha_kubernetes_version",
@@ -377,15 +379,15 @@ CASES = [
     ),
     (
         "kubeadm-skew",
-        set_host("cp2", "kubeadm_version", "v1.32.9"),
+        set_host("cp2", "kubeadm_version", "v1.36.5"),
         "error",
         "cp2",
         "kubeha_kubernetes_version",
-        "kubeadm 1.32.9 is installed",
+        "kubeadm 1.36.5 is installed",
     ),
     (
         "kubelet-newer",
-        set_host("w1", "kubelet_version", "Kubernetes v1.34.1"),
+        set_host("w1", "kubelet_version", "Kubernetes v1.38.0"),
         "error",
         "w1",
         "kubeha_kubernetes_version",
@@ -393,7 +395,7 @@ CASES = [
     ),
     (
         "kubelet-too-old",
-        set_host("w1", "kubelet_version", "Kubernetes v1.29.0"),
+        set_host("w1", "kubelet_version", "Kubernetes v1.33.0"),
         "error",
         "w1",
         "kubeha_kubernetes_version",
@@ -401,7 +403,7 @@ CASES = [
     ),
     (
         "kubelet-older-within-skew",
-        set_host("w1", "kubelet_version", "Kubernetes v1.31.0"),
+        set_host("w1", "kubelet_version", "Kubernetes v1.35.0"),
         "warning",
         "w1",
         "kubeha_kubernetes_version",
@@ -506,7 +508,7 @@ CASES = [
     ),
     (
         "kubeadm-config-version",
-        set_cluster("kubeadm_config", {"ClusterConfiguration": {"kubernetesVersion": "v1.32.0"}}),
+        set_cluster("kubeadm_config", {"ClusterConfiguration": {"kubernetesVersion": "v1.36.0"}}),
         "error",
         "all",
         "kubeadm_init_config_overrides",
@@ -549,11 +551,59 @@ CASES = [
     ("unreachable-host", lambda data: lost(data, "cp3"), "error", "cp3", "ansible_host", "unreachable"),
     (
         "per-host-version",
-        lambda data: by_host(data, "w1")["cluster"].update(kubernetes_version="1.32.1"),
+        lambda data: by_host(data, "w1")["cluster"].update(kubernetes_version="1.36.1"),
         "error",
         "cp1, cp2, cp3, w1",
         "kubeha_kubernetes_version",
         "differs between hosts",
+    ),
+    (
+        "version-too-new",
+        set_cluster("kubernetes_version", "1.38.0"),
+        "error",
+        "all",
+        "kubeha_kubernetes_version",
+        "(supported: 1.35 to 1.37). Fix: set kubeha_kubernetes_version to a 1.35.x to 1.37.x release.",
+    ),
+    (
+        "version-end-of-life-new-cluster",
+        set_cluster("kubernetes_version", "1.34.11"),
+        "error",
+        "all",
+        "kubeha_kubernetes_version",
+        "accepted only for a cluster that already runs it, and no control plane runs it (supported: 1.35 to 1.37)",
+    ),
+    (
+        "version-end-of-life-running-cluster",
+        chain(
+            set_cluster("kubernetes_version", "1.34.11"),
+            *(set_host(h, "kubeadm_version", "kubeadm=v1.34.11") for h in ("cp1", "cp2", "cp3", "w1")),
+            *(set_host(h, "kubelet_version", "kubelet=installed=1.34.11-1.1") for h in ("cp1", "cp2", "cp3", "w1")),
+            *(set_host(h, "running_version", "apiserver=v1.34.11") for h in ("cp1", "cp2", "cp3")),
+        ),
+        "warning",
+        "cp1, cp2, cp3",
+        "kubeha_kubernetes_version",
+        "past its end of life (2026-10-28)",
+    ),
+    (
+        "cgroup-v1-hosts",
+        chain(set_host("cp2", "cgroup_fs", "tmpfs"), set_host("w1", "cgroup_fs", "tmpfs")),
+        "error",
+        "cp2, w1",
+        "kubeha_allow_cgroup_v1",
+        "move the host to cgroup v2",
+    ),
+    (
+        "kubeadm-config-removed-feature-gate",
+        set_cluster(
+            "kubeadm_config",
+            {"ClusterConfiguration": {"featureGates": {"NodeLocalCRISocket": True, "RootlessControlPlane": False}}},
+        ),
+        "error",
+        "all",
+        "kubeadm_init_config_overrides",
+        "drop NodeLocalCRISocket from kubeadm_init_config_overrides (NodeLocalCRISocket is gone since 1.37",
     ),
 ]
 
@@ -712,9 +762,53 @@ def test_the_default_endpoint_without_keepalived_is_the_first_lb() -> None:
 def test_consistent_overrides_pass() -> None:
     data = valid()
     data["cluster"]["kubeadm_config"] = {
-        "ClusterConfiguration": {"kubernetesVersion": "v1.33.4", "apiServer": {"extraArgs": {"v": "2"}}},
+        "ClusterConfiguration": {"kubernetesVersion": "v1.37.1", "apiServer": {"extraArgs": {"v": "2"}}},
         "InitConfiguration": {"nodeRegistration": {"name": "cp1"}},
     }
+    assert run(data) == []
+
+
+def test_the_end_of_life_minor_passes_only_as_a_warning_on_a_cluster_running_it() -> None:
+    data = valid()
+    data["cluster"]["kubernetes_version"] = "1.34.11"
+    for name in ("cp1", "cp2", "cp3", "w1"):
+        by_host(data, name).update(kubeadm_version="v1.34.11", kubelet_version="Kubernetes v1.34.11")
+    by_host(data, "cp1")["running_version"] = "apiserver=v1.34.11"
+    problems = run(data)
+    assert [(p["severity"], p["host"]) for p in problems] == [("warning", "cp1")], problems
+    assert "kubeadm upgrade apply v1.35.x" in problems[0]["fix"]
+    # The same cluster on 1.33 (running it or not) is refused, naming the supported range.
+    data["cluster"]["kubernetes_version"] = "1.33.4"
+    by_host(data, "cp1")["running_version"] = "apiserver=v1.33.4"
+    assert any("supported: 1.35 to 1.37" in p["message"] for p in run(data) if p["severity"] == "error")
+
+
+def test_cgroup_v1_hosts_pass_with_the_opt_in_and_before_1_35() -> None:
+    data = valid()
+    for name in ("cp1", "cp2", "cp3", "w1"):
+        by_host(data, name)["cgroup_fs"] = "tmpfs"
+    assert [p["variable"] for p in run(data)] == ["kubeha_allow_cgroup_v1"]
+    problem = run(data)[0]
+    assert problem["host"] == "cp1, cp2, cp3, w1"
+    assert "kubeha_allow_cgroup_v1: true" in problem["fix"]
+    data["cluster"]["allow_cgroup_v1"] = True
+    assert run(data) == []
+    # Load balancers run no kubelet: their cgroup version does not matter.
+    data["cluster"]["allow_cgroup_v1"] = False
+    for name in ("cp1", "cp2", "cp3", "w1"):
+        by_host(data, name)["cgroup_fs"] = "cgroup2fs"
+    by_host(data, "lb1")["cgroup_fs"] = "tmpfs"
+    assert run(data) == []
+
+
+def test_feature_gates_still_known_pass() -> None:
+    data = valid()
+    data["cluster"]["kubeadm_config"] = {"ClusterConfiguration": {"featureGates": {"RootlessControlPlane": False}}}
+    assert run(data) == []
+    data["cluster"]["kubernetes_version"] = "1.36.5"
+    for name in ("cp1", "cp2", "cp3", "w1"):
+        by_host(data, name).update(kubeadm_version="v1.36.5", kubelet_version="Kubernetes v1.36.5")
+    data["cluster"]["kubeadm_config"] = {"ClusterConfiguration": {"featureGates": {"NodeLocalCRISocket": True}}}
     assert run(data) == []
 
 
