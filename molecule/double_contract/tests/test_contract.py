@@ -1,10 +1,17 @@
 """Contract tests of the kubeadm test double, observed the way a kubeadm user observes kubeadm:
 exit codes, stdout/stderr, files and modes, etcd membership (etcdctl), the API through the load
 balancer with real TLS (kubectl, /readyz). The tests run in file order and build on each other:
-init, failed joins, joins, kubectl, quorum, reset, expiry (test clock), re-join, re-init.
+init, failed joins, joins, kubectl, quorum, reset, expiry (test clock), re-join, re-init, and
+the texts that differ between the current minors (1.35, 1.36, 1.37), checked against the texts
+recorded in FACTS-2.md part A.
 
-These are results about the double's fidelity to kubeadm's contract (FACTS.md), not about a
-Kubernetes cluster.
+The cluster runs the double's default release (1.37.1). These machines boot cgroup v1, so every
+init and join opts in to the deprecated cgroup v1 mode as the collection does
+(failCgroupV1: false, SystemVerification ignored); the checks of that mode follow the node's
+real cgroup version.
+
+These are results about the double's fidelity to kubeadm's contract (FACTS.md, FACTS-2.md), not
+about a Kubernetes cluster.
 """
 
 from __future__ import annotations
@@ -35,6 +42,41 @@ ETCDCTL = (
     "--cert /etc/kubernetes/pki/etcd/healthcheck-client.crt --key /etc/kubernetes/pki/etcd/healthcheck-client.key"
 )
 STATE: dict = {}
+VERSION = "v1.37.1"  # molecule.yml pins the double's default
+# One release of each current minor (newest patches seen in real captures).
+RELEASES = {35: "v1.35.8", 36: "v1.36.5", 37: "v1.37.1"}
+OPT_IN = " --ignore-preflight-errors=SystemVerification"
+# Recorded texts (FACTS-2.md part A).
+CGROUP_V1_TEXT = (
+    "cgroups v1 support is deprecated and will be removed in a future release. Please migrate to cgroups v2. "
+    "To explicitly enable cgroups v1 support for kubelet v1.35 or newer, you must set the kubelet configuration "
+    "option 'FailCgroupV1' to 'false'. You must also explicitly skip this validation. For more information, see "
+    "https://git.k8s.io/enhancements/keps/sig-node/5573-remove-cgroup-v1"
+)
+RUNTIME_CONFIG_TEXT = (
+    "\t[WARNING ContainerRuntimeVersion]: You must update your container runtime to a version that supports the "
+    "CRI method RuntimeConfig. Falling back to using cgroupDriver from kubelet config will be removed in {removal}. "
+    "For more information, see https://git.k8s.io/enhancements/keps/sig-node/4033-group-driver-detection-over-cri\n"
+)
+KUBELET_API_RBAC = (
+    "[bootstrap-token] Configured RBAC rules to allow the API server kubelet client certificate to access the "
+    "kubelet API\n"
+)
+KUBELET_REFUSAL = (
+    "kubelet is configured to not run on a host using cgroup v1. cgroup v1 support is unsupported and will be "
+    "removed in a future release"
+)
+MIGRATE = (
+    "'kubeadm config migrate --old-config old.yaml --new-config new.yaml', which will write the new, similar spec "
+    "using a newer API version."
+)
+# kubeadm config images list per minor: (CoreDNS, pause, etcd); Go version of kubeadm version.
+IMAGES = {
+    35: ("v1.13.1", "3.10.1", "3.6.6-0"),
+    36: ("v1.14.2", "3.10.2", "3.6.8-0"),
+    37: ("v1.14.6", "3.10.2", "3.7.0-0"),
+}
+GO = {"v1.35.5": "go1.25.9", "v1.36.1": "go1.26.2", "v1.36.4": "go1.26.5"}
 
 
 @pytest.fixture(scope="module")
@@ -75,6 +117,31 @@ def join_lines(stdout: str) -> tuple[str, str]:
     cp = next(c for c in commands if "--control-plane" in c)
     worker = next(c for c in commands if "--control-plane" not in c)
     return cp, worker
+
+
+def cgroup_v1(host) -> bool:
+    return host.run("stat -fc %T /sys/fs/cgroup/").stdout.strip() == "tmpfs"
+
+
+def containerd_below_2(host) -> bool:
+    words = host.run("containerd --version").stdout.split()
+    return len(words) > 2 and int(words[2].lstrip("v").split(".")[0]) < 2
+
+
+def write_file(host, path: str, text: str) -> None:
+    assert host.run(f"mkdir -p $(dirname {path}) && umask 077 && printf %s {shlex.quote(text)} > {path}").rc == 0
+
+
+def init_config(endpoint: str, version: str | None = None, api: str = "kubeadm.k8s.io/v1beta4") -> str:
+    """kubeadm's configuration as the collection renders it in the cgroup v1 mode."""
+    cluster = f"controlPlaneEndpoint: {endpoint}\n" if endpoint else ""
+    cluster += f"kubernetesVersion: {version}\n" if version else ""
+    return (
+        f"apiVersion: {api}\nkind: InitConfiguration\n"
+        "nodeRegistration:\n  ignorePreflightErrors: [SystemVerification]\n"
+        f"---\napiVersion: {api}\nkind: ClusterConfiguration\n{cluster}networking:\n  podSubnet: 192.168.0.0/16\n"
+        "---\napiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nfailCgroupV1: false\n"
+    )
 
 
 def etcd_members(host) -> list[dict]:
@@ -127,16 +194,17 @@ def set_clock_offset(node, offset: str | None) -> None:
 # --- 1. CLI surface ---------------------------------------------------------------------------
 def test_version_and_cli_errors(node):
     host = node(CP1)
-    assert kubeadm(host, "version -o short").stdout == "v1.33.4\n"
-    assert host.run("kubelet --version").stdout == "Kubernetes v1.33.4\n"
+    assert kubeadm(host, "version -o short").stdout == f"{VERSION}\n"
+    assert host.run("kubelet --version").stdout == f"Kubernetes {VERSION}\n"
+    older = kubeadm(host, "init --no-such-flag", KUBEADM_DOUBLE_VERSION="v1.33.4")
+    assert (older.rc, older.stdout) == (1, "")
+    assert older.stderr == f"unknown flag: --no-such-flag\n{STACK_HINT}\n"
     unknown = kubeadm(host, "init --no-such-flag")
     assert (unknown.rc, unknown.stdout) == (1, "")
-    assert unknown.stderr == f"unknown flag: --no-such-flag\n{STACK_HINT}\n"
-    newer = kubeadm(host, "init --no-such-flag", KUBEADM_DOUBLE_VERSION="v1.34.1")
-    assert newer.stderr == f"error: unknown flag: --no-such-flag\n{STACK_HINT}\n"
+    assert unknown.stderr == f"error: unknown flag: --no-such-flag\n{STACK_HINT}\n"
     mixed = kubeadm(host, "init --config /dev/null --certificate-key " + "0" * 64)
     assert mixed.rc == 1
-    assert mixed.stderr == f"can not mix '--config' with arguments [certificate-key]\n{STACK_HINT}\n"
+    assert mixed.stderr == f"error: can not mix '--config' with arguments [certificate-key]\n{STACK_HINT}\n"
     key = kubeadm(host, "certs certificate-key")
     assert key.rc == 0
     assert len(key.stdout.strip()) == 64
@@ -146,10 +214,27 @@ def test_version_and_cli_errors(node):
 # --- 2. init ----------------------------------------------------------------------------------
 def test_init_output_parses_and_hash_is_the_ca_pin(node):
     host = node(CP1)
+    write_file(host, "/root/init.yaml", init_config(ENDPOINT))
     started = time.monotonic()
-    result = kubeadm(host, f"init --control-plane-endpoint {ENDPOINT} --upload-certs --pod-network-cidr 192.168.0.0/16")
+    result = kubeadm(host, "init --config /root/init.yaml --upload-certs")
     print(f"KUBEHA-FIGURE double init seconds: {time.monotonic() - started:.1f}")
     assert result.rc == 0, result.stderr
+    # The kubelet runs on the configuration kubeadm wrote, the cgroup v1 opt-in included.
+    assert "failCgroupV1: false" in host.file("/var/lib/kubelet/config.yaml").content_string
+    assert KUBELET_API_RBAC in result.stdout  # 1.36+
+    etcd_manifest = host.file("/etc/kubernetes/manifests/etcd.yaml").content_string
+    assert f"image: registry.k8s.io/etcd:{IMAGES[37][2]}\n" in etcd_manifest
+    assert (
+        f"image: registry.k8s.io/kube-apiserver:{VERSION}\n"
+        in host.file("/etc/kubernetes/manifests/kube-apiserver.yaml").content_string
+    )
+    if cgroup_v1(host):
+        assert f"\t[WARNING SystemVerification]: {CGROUP_V1_TEXT}\n" in result.stderr
+        assert "[preflight] The system verification failed. Printing the output from the verification:\n" in (
+            result.stdout
+        )
+    if containerd_below_2(host):
+        assert RUNTIME_CONFIG_TEXT.format(removal="1.38") in result.stderr
     # stdout has the phases and the join commands, stderr only klog lines and preflight warnings.
     assert all(line[:1] in "IWE\t" for line in result.stderr.splitlines()), result.stderr
     assert not any(line[:1] in "IW" and line[1:5].isdigit() for line in result.stdout.splitlines())
@@ -163,7 +248,8 @@ def test_init_output_parses_and_hash_is_the_ca_pin(node):
     assert result.stdout.endswith(f"--discovery-token-ca-cert-hash {spki_pin(ca_pem)} \n")
     assert "\n\t--control-plane --certificate-key " in result.stdout
     STATE.update(parsed=parsed, ca_pem=ca_pem, init_stdout=result.stdout)
-    STATE["cp_join"], STATE["worker_join"] = join_lines(result.stdout)
+    # Every join opts in to the cgroup v1 mode as the collection does (harmless on cgroup v2).
+    STATE["cp_join"], STATE["worker_join"] = (command + OPT_IN for command in join_lines(result.stdout))
 
 
 def test_init_writes_kubeadm_files_with_kubeadm_modes(node):
@@ -255,7 +341,7 @@ def test_worker_joins_with_a_join_configuration(node):
         "apiVersion: kubeadm.k8s.io/v1beta4\nkind: JoinConfiguration\ndiscovery:\n  bootstrapToken:\n"
         f'    apiServerEndpoint: "{parsed["api_server_endpoint"]}"\n    token: "{parsed["token"]}"\n'
         f'    caCertHashes: ["{parsed["discovery_token_ca_cert_hashes"][0]}"]\n'
-        f"nodeRegistration:\n  name: {W1}\n"
+        f"nodeRegistration:\n  name: {W1}\n  ignorePreflightErrors: [SystemVerification]\n"
     )
     assert host.run(f"umask 077 && printf %s {shlex.quote(config)} > /root/join.yaml").rc == 0
     try:
@@ -269,6 +355,9 @@ def test_worker_joins_with_a_join_configuration(node):
     assert "This node has joined the cluster:" in result.stdout
     assert host.file("/etc/kubernetes/pki/ca.crt").exists
     assert not host.file("/etc/kubernetes/admin.conf").exists
+    # A joining kubelet gets the cluster's KubeletConfiguration (the kubelet-config ConfigMap).
+    assert "failCgroupV1: false" in host.file("/var/lib/kubelet/config.yaml").content_string
+    assert host.service("kubelet").is_running
 
 
 # --- 5. kubectl through the load balancer -----------------------------------------------------
@@ -394,14 +483,16 @@ def test_rejoin_with_fresh_credentials(node):
     command = printed.stdout.rstrip("\n")
     assert command.startswith(f"kubeadm join {ENDPOINT} --token ")
     assert command.endswith(f"--control-plane --certificate-key {key}")
-    result = node(CP3).run(command)
+    result = node(CP3).run(command + OPT_IN)
     assert result.rc == 0, result.stderr
     assert sorted(m.get("name") for m in etcd_members(node(CP1))) == [CP1, CP2, CP3]
 
 
 # --- 8. re-running init / join on configured nodes --------------------------------------------
 def test_second_init_fails_preflight_with_kubeadms_texts(node):
-    older = kubeadm(node(CP1), f"init --control-plane-endpoint {ENDPOINT} --upload-certs")
+    older = kubeadm(
+        node(CP1), f"init --control-plane-endpoint {ENDPOINT} --upload-certs", KUBEADM_DOUBLE_VERSION="v1.33.4"
+    )
     assert older.rc == 1
     assert "error execution phase preflight: [preflight] Some fatal errors occurred:\n" in older.stderr
     for line in (
@@ -418,8 +509,9 @@ def test_second_init_fails_preflight_with_kubeadms_texts(node):
         "[preflight] If you know what you are doing, you can make a check non-fatal with "
         f"`--ignore-preflight-errors=...`\n{STACK_HINT}\n"
     )
-    newer = kubeadm(node(CP1), f"init --control-plane-endpoint {ENDPOINT}", KUBEADM_DOUBLE_VERSION="v1.34.1")
+    newer = kubeadm(node(CP1), f"init --control-plane-endpoint {ENDPOINT}")
     assert newer.rc == 1
+    assert "\t[ERROR Port-6443]: Port 6443 is in use\n" in newer.stderr
     assert "[preflight] Some fatal errors occurred:\n" in newer.stderr
     assert newer.stderr.endswith(f"error: error execution phase preflight: preflight checks failed\n{STACK_HINT}\n")
 
@@ -427,12 +519,16 @@ def test_second_init_fails_preflight_with_kubeadms_texts(node):
 def test_join_on_joined_worker_fails_preflight(node):
     result = node(W1).run(STATE["worker_join"])
     assert result.rc == 1
-    assert result.stdout == "[preflight] Running pre-flight checks\n"
+    assert result.stdout.startswith("[preflight] Running pre-flight checks\n")
+    assert "[preflight] Reading configuration" not in result.stdout
     assert (
-        "error execution phase preflight: [preflight] Some fatal errors occurred:\n"
+        "[preflight] Some fatal errors occurred:\n"
         "\t[ERROR FileAvailable--etc-kubernetes-kubelet.conf]: /etc/kubernetes/kubelet.conf already exists\n"
         "\t[ERROR Port-10250]: Port 10250 is in use\n"
         "\t[ERROR FileAvailable--etc-kubernetes-pki-ca.crt]: /etc/kubernetes/pki/ca.crt already exists\n"
+        "[preflight] If you know what you are doing, you can make a check non-fatal with "
+        "`--ignore-preflight-errors=...`\n"
+        f"error: error execution phase preflight: preflight checks failed\n{STACK_HINT}\n"
     ) in result.stderr
 
 
@@ -451,3 +547,178 @@ def test_reset_without_the_api_keeps_the_etcd_member(node):
         node(LB).run("systemctl start haproxy")
     assert sorted(m.get("name") for m in etcd_members(node(CP1))) == [CP1, CP2]
     assert wait_until(lambda: lb_readyz() == 200, 30)
+
+
+# --- 9. what differs between the current minors (FACTS-2.md part A) ---------------------------
+@pytest.mark.parametrize("minor", sorted(RELEASES))
+def test_version_and_images_of_each_minor(node, minor: int):
+    host, release = node(CP1), RELEASES[minor]
+    short = kubeadm(host, "version -o short", KUBEADM_DOUBLE_VERSION=release)
+    assert short.stdout == f"{release}\n"
+    images = kubeadm(host, f"config images list --kubernetes-version {release}", KUBEADM_DOUBLE_VERSION=release)
+    assert images.rc == 0, images.stderr
+    coredns, pause, etcd = IMAGES[minor]
+    assert images.stdout.splitlines() == [
+        f"registry.k8s.io/kube-apiserver:{release}",
+        f"registry.k8s.io/kube-controller-manager:{release}",
+        f"registry.k8s.io/kube-scheduler:{release}",
+        f"registry.k8s.io/kube-proxy:{release}",
+        f"registry.k8s.io/coredns/coredns:{coredns}",
+        f"registry.k8s.io/pause:{pause}",
+        f"registry.k8s.io/etcd:{etcd}",
+    ]
+
+
+@pytest.mark.parametrize("release", sorted(GO))
+def test_go_version_of_recorded_releases(node, release: str):
+    text = kubeadm(node(CP1), "version", KUBEADM_DOUBLE_VERSION=release).stdout
+    minor = release.split(".")[1]
+    assert text.startswith(
+        f'kubeadm version: &version.Info{{Major:"1", Minor:"{minor}", EmulationMajor:"", EmulationMinor:"", '
+        f'MinCompatibilityMajor:"", MinCompatibilityMinor:"", GitVersion:"{release}", '
+    )
+    assert f'GoVersion:"{GO[release]}", Compiler:"gc", Platform:"linux/amd64"}}' in text
+
+
+@pytest.mark.parametrize("minor", sorted(RELEASES))
+def test_v1beta3_is_deprecated_up_to_1_36_and_refused_by_1_37(node, minor: int):
+    host, release = node(CP1), RELEASES[minor]
+    config = f"apiVersion: kubeadm.k8s.io/v1beta3\nkind: ClusterConfiguration\nkubernetesVersion: {release}\n"
+    write_file(host, "/root/v1beta3.yaml", config)
+    result = kubeadm(host, "config images list --config /root/v1beta3.yaml", KUBEADM_DOUBLE_VERSION=release)
+    if minor <= 36:
+        assert result.rc == 0, result.stderr
+        assert (
+            f'] your configuration file uses a deprecated API spec: "kubeadm.k8s.io/v1beta3". Please use {MIGRATE}\n'
+            in (result.stderr)
+        )
+        assert result.stdout.splitlines()[0] == f"registry.k8s.io/kube-apiserver:{release}"
+    else:
+        assert (result.rc, result.stdout) == (1, "")
+        assert result.stderr == (
+            'error: your configuration file uses an old API spec: "kubeadm.k8s.io/v1beta3" (kind: '
+            f'"ClusterConfiguration"). Please use kubeadm v1.36 instead and run {MIGRATE}\n{STACK_HINT}\n'
+        )
+
+
+@pytest.mark.parametrize(
+    ("gate", "removed_in"),
+    [("WaitForAllControlPlaneComponents", 35), ("ControlPlaneKubeletLocalMode", 36), ("NodeLocalCRISocket", 37)],
+)
+@pytest.mark.parametrize("minor", sorted(RELEASES))
+def test_removed_feature_gates_are_errors(node, gate: str, removed_in: int, minor: int):
+    host, release = node(CP1), RELEASES[minor]
+    flag = kubeadm(host, f"config images list --feature-gates {gate}=true", KUBEADM_DOUBLE_VERSION=release)
+    config = f"apiVersion: kubeadm.k8s.io/v1beta4\nkind: ClusterConfiguration\nfeatureGates:\n  {gate}: true\n"
+    write_file(host, "/root/gates.yaml", config)
+    field = kubeadm(host, "config images list --config /root/gates.yaml", KUBEADM_DOUBLE_VERSION=release)
+    if minor < removed_in:
+        assert (flag.rc, field.rc) == (0, 0), flag.stderr + field.stderr
+        return
+    assert (flag.rc, flag.stdout) == (1, "")
+    assert flag.stderr == f"error: unrecognized feature-gate key: {gate}\n{STACK_HINT}\n"
+    assert field.rc == 1
+    assert field.stderr.startswith(
+        f'error: featureGates: Invalid value: map[string]bool{{"{gate}":true}}: {gate} is not a valid feature name.'
+    )
+    # An init with the gate fails before it changes anything.
+    init = kubeadm(host, f"init --feature-gates {gate}=true", KUBEADM_DOUBLE_VERSION=release)
+    assert (init.rc, init.stdout) == (1, "")
+
+
+@pytest.mark.parametrize("minor", [34, *sorted(RELEASES)])
+def test_preflight_runtime_and_cgroup_checks_of_each_minor(node, minor: int):
+    """The failing preflight of a join on the joined worker shows both checks, changing nothing."""
+    host = node(W1)
+    release = RELEASES.get(minor, "v1.34.11")
+    plain = STATE["worker_join"].replace(OPT_IN, "")
+    for command, ignored in ((plain, False), (STATE["worker_join"], True)):
+        result = host.run(f"KUBEADM_DOUBLE_VERSION={release} {command}")
+        assert result.rc == 1
+        assert "[ERROR FileAvailable--etc-kubernetes-kubelet.conf]" in result.stderr
+        warning = RUNTIME_CONFIG_TEXT.format(removal=f"1.{minor + 1}")
+        assert (warning in result.stderr) == (minor >= 35 and containerd_below_2(host)), result.stderr
+        if not cgroup_v1(host):
+            assert "SystemVerification" not in result.stderr
+            continue
+        fatal = minor >= 35 and not ignored
+        assert (f"\t[ERROR SystemVerification]: {CGROUP_V1_TEXT}\n" in result.stderr) == fatal, result.stderr
+        assert (f"\t[WARNING SystemVerification]: {CGROUP_V1_TEXT}\n" in result.stderr) == (not fatal)
+        report = (
+            "[preflight] The system verification failed. Printing the output from the verification:\nKERNEL_VERSION: "
+        )
+        assert (report in result.stdout) == (minor >= 35), result.stdout
+    assert host.service("kubelet").is_running
+
+
+def test_kubelet_refuses_cgroup_v1_by_default_from_1_35(node):
+    """The kubelet binary on a configuration without failCgroupV1 (the running one is left alone)."""
+    host = node(W1)
+    write_file(host, "/root/kubelet.yaml", "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n")
+    try:
+        for minor, release in sorted(RELEASES.items()):
+            refused = host.run(f"KUBEADM_DOUBLE_VERSION={release} timeout 5 kubelet --config=/root/kubelet.yaml")
+            if cgroup_v1(host):
+                assert refused.rc == 1, minor
+                expected = 'run.go:72] "command failed" err="failed to validate kubelet configuration, error: '
+                assert expected + KUBELET_REFUSAL in refused.stderr
+            else:
+                assert KUBELET_REFUSAL not in refused.stderr
+    finally:
+        host.run("rm -f /root/kubelet.yaml")
+
+
+def test_standalone_inits_of_1_35_and_1_36(node):
+    """A single-node init per older minor on the reset worker: RBAC line, etcd image, kubelet config."""
+    host = node(W1)
+    assert kubeadm(host, "reset -f").rc == 0
+    try:
+        for minor in (35, 36):
+            release = RELEASES[minor]
+            assert host.run(f"echo {release} > /etc/kubeadm-double/version").rc == 0  # the kubelet's release
+            write_file(host, "/root/init.yaml", init_config("", release))
+            result = kubeadm(host, "init --config /root/init.yaml")
+            assert result.rc == 0, result.stderr
+            assert f"[init] Using Kubernetes version: {release}\n" in result.stdout
+            assert (KUBELET_API_RBAC in result.stdout) == (minor >= 36)
+            assert (
+                f"registry.k8s.io/etcd:{IMAGES[minor][2]}"
+                in host.file("/etc/kubernetes/manifests/etcd.yaml").content_string
+            )
+            if containerd_below_2(host):
+                assert RUNTIME_CONFIG_TEXT.format(removal=f"1.{minor + 1}") in result.stderr
+            assert kubeadm(host, "reset -f").rc == 0
+        if cgroup_v1(host):
+            # Without failCgroupV1: false the kubelet exits, which kubeadm sees as a kubelet that never gets healthy.
+            write_file(host, "/root/init.yaml", init_config("", RELEASES[35]).replace("failCgroupV1: false\n", ""))
+            failed = host.run("KUBEADM_DOUBLE_KUBELET_TIMEOUT=8s kubeadm init --config /root/init.yaml")
+            assert failed.rc == 1
+            assert "[kubelet-check] Waiting for a healthy kubelet at http://127.0.0.1:10248/healthz" in failed.stdout
+            assert "failed while waiting for the kubelet to start" in failed.stderr
+            journal = host.run("journalctl -u kubelet --no-pager -n 20").stdout
+            assert KUBELET_REFUSAL in journal
+            assert kubeadm(host, "reset -f").rc == 0
+    finally:
+        host.run(f"echo {VERSION} > /etc/kubeadm-double/version; rm -f /root/init.yaml")
+
+
+def test_port_probe_of_1_37_binds_the_advertise_address(node):
+    """Up to 1.36 a listener on any address of port 6443 fails Port-6443; 1.37 probes its own address."""
+    host = node(W1)
+    listener = (
+        "python3 -c \"import socket, time; s = socket.socket(); s.bind(('127.0.0.1', 6443)); s.listen(); "
+        'time.sleep(60)" >/dev/null 2>&1 & echo $!'
+    )
+    pid = host.run(listener).stdout.strip()
+    write_file(host, "/etc/kubernetes/manifests/kube-scheduler.yaml", "kind: Pod\n")  # keeps preflight failing
+    try:
+        assert wait_until(lambda: host.run("ss -ltn 'sport = :6443'").stdout.count("127.0.0.1:6443") == 1, 10)
+        for minor in (36, 37):
+            result = kubeadm(
+                host, "init --apiserver-advertise-address 172.28.44.21", KUBEADM_DOUBLE_VERSION=RELEASES[minor]
+            )
+            assert result.rc == 1
+            assert "[ERROR FileAvailable--etc-kubernetes-manifests-kube-scheduler.yaml]" in result.stderr
+            assert ("\t[ERROR Port-6443]: Port 6443 is in use\n" in result.stderr) == (minor < 37), result.stderr
+    finally:
+        host.run(f"kill {pid}; rm -f /etc/kubernetes/manifests/kube-scheduler.yaml")

@@ -10,7 +10,7 @@ import yaml
 
 from . import httpc, manifests, pki, preflight, tokens, versions
 from .apiclient import Client
-from .cli import Fail, FlagSpec, go_duration, klog, out, parse
+from .cli import Fail, FlagSpec, go_duration, out, parse
 from .common import (
     ADMIN_CONF,
     COMMON,
@@ -21,6 +21,7 @@ from .common import (
     api_live,
     check_certificate_key,
     check_config_mix,
+    check_feature_gates,
     cluster_info_kubeconfig,
     create_token_secret,
     default_ip,
@@ -34,6 +35,7 @@ from .common import (
     start_kubelet,
     upload_certs,
     validate_token,
+    version_fallback,
     wait_for,
     wait_kubelet,
     write_kubeconfigs,
@@ -101,6 +103,7 @@ def init_settings(values: dict, release: versions.Release) -> dict:
         "data_dir": "/var/lib/etcd",
         "usages": ["signing", "authentication"],
         "groups": [tokens.DEFAULT_GROUP],
+        "kubelet": {},
     }
     if "config" in values:
         docs = load_config_docs(values["config"], release)
@@ -127,6 +130,7 @@ def init_settings(values: dict, release: versions.Release) -> dict:
         s["dns_domain"] = net.get("dnsDomain", s["dns_domain"])
         s["sans"] = cluster.get("apiServer", {}).get("certSANs", []) or []
         s["data_dir"] = cluster.get("etcd", {}).get("local", {}).get("dataDir", s["data_dir"])
+        s["kubelet"] = docs.get("KubeletConfiguration", {})
     if s["token"]:
         validate_token(s["token"], release)
     if s["key"]:
@@ -181,23 +185,18 @@ def cmd_init(argv: list[str], release: versions.Release) -> int:  # noqa: PLR091
     if positional:
         raise Fail(release.envelope(f'unknown command "{positional[0]}" for "kubeadm init"'))
     check_config_mix(values, given, release)
+    if "feature-gates" in values:
+        check_feature_gates(values["feature-gates"], release, flag=True)
     s = init_settings(values, release)
     upload = bool(values.get("upload-certs"))
     version = s["version"]
     if version is None:
-        klog(
-            "W",
-            "version.go:109",
-            "could not fetch a Kubernetes version from the internet: unable to get URL "
-            '"https://dl.k8s.io/release/stable-1.txt": the kubeadm test double never fetches it',
-        )
-        klog("W", "version.go:110", f"falling back to the local client version: {release.version}")
-        version = release.version
+        version = version_fallback(release)
     node, ip, port = s["node"], s["ip"], s["port"]
     cpe = endpoint_with_port(s["cpe"], port) if s["cpe"] else f"{ip}:{port}"
     out(f"[init] Using Kubernetes version: {version}")
     out("[preflight] Running pre-flight checks")
-    preflight.run(preflight.init_checks(port, s["data_dir"]), s["ignore"], release)
+    preflight.run(preflight.init_checks(port, s["data_dir"], release, ip), s["ignore"], release)
     out("[preflight] Pulling images required for setting up a Kubernetes cluster")
     out("[preflight] This might take a minute or two, depending on the speed of your internet connection")
     out(release.images_hint())
@@ -246,7 +245,7 @@ def cmd_init(argv: list[str], release: versions.Release) -> int:  # noqa: PLR091
     manifests.write("kube-scheduler", manifests.scheduler(version))
     out('[control-plane] Creating static Pod manifest for "kube-scheduler"')
     out('[kubelet-start] Writing kubelet environment file with flags to file "/var/lib/kubelet/kubeadm-flags.env"')
-    for line in manifests.kubelet_files(release, node, hostname(), s["cri"], ip):
+    for line in manifests.kubelet_files(release, node, hostname(), s["cri"], ip, kubelet_config=s["kubelet"]):
         out(line)
     out('[kubelet-start] Writing kubelet configuration to file "/var/lib/kubelet/config.yaml"')
     start_kubelet()
@@ -315,6 +314,11 @@ def cmd_init(argv: list[str], release: versions.Release) -> int:  # noqa: PLR091
         "[bootstrap-token] Configured RBAC rules to allow certificate rotation for all node client certificates "
         "in the cluster"
     )
+    if release.minor >= 36:
+        out(
+            "[bootstrap-token] Configured RBAC rules to allow the API server kubelet client certificate to access "
+            "the kubelet API"
+        )
     out('[bootstrap-token] Creating the "cluster-info" ConfigMap in the "kube-public" namespace')
     admin.apply(
         "/api/v1/namespaces/kube-public/configmaps/cluster-info",
@@ -453,13 +457,7 @@ def cmd_upload_certs(argv: list[str], release: versions.Release) -> int:
     if "config" in values:
         key = load_config_docs(values["config"], release).get("InitConfiguration", {}).get("certificateKey", "") or ""
     elif "kubernetes-version" not in values:
-        klog(
-            "W",
-            "version.go:104",
-            "could not fetch a Kubernetes version from the internet: unable to get URL "
-            '"https://dl.k8s.io/release/stable-1.txt": the kubeadm test double never fetches it',
-        )
-        klog("W", "version.go:105", f"falling back to the local client version: {release.version}")
+        version_fallback(release, line=104)
     if key:
         check_certificate_key(key, release, "upload-certs")
     key = key or tokens.new_certificate_key()

@@ -300,7 +300,7 @@ def cmd_join(argv: list[str], release: versions.Release) -> int:
     s = join_settings(values, positional, release)
     node, ip = s["node"], s["ip"]
     out("[preflight] Running pre-flight checks")
-    preflight.run(preflight.join_checks(s["cp"]), s["ignore"], release)
+    preflight.run(preflight.join_checks(s["cp"], release), s["ignore"], release)
     client, ca_pem = discover(
         s["endpoint"],
         s["token"],
@@ -346,7 +346,13 @@ def cmd_join(argv: list[str], release: versions.Release) -> int:
                     "name of this new joining Node",
                 )
             )
-    for line in manifests.kubelet_files(release, node, hostname(), s["cri"], ip):
+    # kubeadm join writes the cluster's KubeletConfiguration (the kubelet-config ConfigMap).
+    try:
+        kubelet_cm = client.get("/api/v1/namespaces/kube-system/configmaps/kubelet-config", retry_for=30)
+        kubelet_config = yaml.safe_load(kubelet_cm.get("data", {}).get("kubelet", "")) or {}
+    except (httpc.HTTPError, OSError) as err:
+        raise Fail(release.phase_error("kubelet-start", f"error downloading kubelet configuration: {err}")) from err
+    for line in manifests.kubelet_files(release, node, hostname(), s["cri"], ip, kubelet_config=kubelet_config):
         out(line)
     ca_cert = pki.x509.load_pem_x509_certificate(ca_pem.encode())
     bootstrap = pki.kubeconfig(client.server, ca_cert, "tls-bootstrap-token-user")
@@ -424,7 +430,9 @@ def join_control_plane_prepare(client: Client, cluster: dict, s: dict, *, versio
     out("[preflight] Running pre-flight checks before initializing the new control plane instance")
     net = cluster.get("networking", {})
     data_dir = cluster.get("etcd", {}).get("local", {}).get("dataDir", "/var/lib/etcd")
-    preflight.run(preflight.init_checks(s["port"], data_dir, True), s["ignore"], release)
+    preflight.run(
+        preflight.init_checks(s["port"], data_dir, release, s["ip"], secondary_control_plane=True), s["ignore"], release
+    )
     out("[preflight] Pulling images required for setting up a Kubernetes cluster")
     out("[preflight] This might take a minute or two, depending on the speed of your internet connection")
     out(release.images_hint())

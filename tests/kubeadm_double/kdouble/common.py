@@ -14,9 +14,9 @@ from datetime import timedelta
 
 import yaml
 
-from . import httpc, pki, tokens, versions
+from . import clock, httpc, pki, tokens, versions
 from .apiclient import Client
-from .cli import Fail, go_duration, out
+from .cli import Fail, go_duration, klog, out
 from .etcd import Etcd, EtcdError
 
 KUBE = "/etc/kubernetes"
@@ -145,6 +145,22 @@ def load_config_docs(path: str, release: versions.Release) -> dict[str, dict]:
     supported = release.config_api_versions()
     for doc in docs:
         kind, api = doc.get("kind", ""), doc.get("apiVersion", "")
+        last = release.config_api_removed(api)
+        if last:
+            raise Fail(
+                release.envelope(
+                    f'your configuration file uses an old API spec: "{api}" (kind: "{kind}"). '
+                    f"Please use kubeadm {last} instead and run {versions.MIGRATE_HINT}"
+                )
+            )
+        if api in supported and release.config_api_deprecated(api):
+            klog(
+                "W",
+                "common.go:101",
+                f'your configuration file uses a deprecated API spec: "{api}". Please use {versions.MIGRATE_HINT}',
+            )
+        if kind == "ClusterConfiguration":
+            check_feature_gates(doc.get("featureGates") or {}, release, flag=False)
         if api.startswith("kubeadm.k8s.io/") and api not in supported:
             raise Fail(
                 release.envelope(
@@ -154,6 +170,36 @@ def load_config_docs(path: str, release: versions.Release) -> dict[str, dict]:
             )
         found[kind] = doc
     return found
+
+
+def version_fallback(release: versions.Release, line: int = 109) -> str:
+    """No --kubernetes-version: kubeadm asks dl.k8s.io (the double never does) and falls back."""
+    klog(
+        "W",
+        f"version.go:{line}",
+        "could not fetch a Kubernetes version from the internet: unable to get URL "
+        '"https://dl.k8s.io/release/stable-1.txt": the kubeadm test double never fetches it',
+    )
+    klog("W", f"version.go:{line + 1}", f"falling back to the local client version: {release.version}")
+    return release.version
+
+
+def check_feature_gates(gates: dict | str, release: versions.Release, *, flag: bool) -> None:
+    """kubeadm fails on a feature gate it does not know (removed ones included)."""
+    if isinstance(gates, str):
+        gates = dict(item.partition("=")[::2] for item in gates.split(",") if item)
+    for name in gates:
+        if release.feature_gate_known(name):
+            continue
+        if flag:
+            raise Fail(release.envelope(f"unrecognized feature-gate key: {name}"))
+        value = ", ".join(f'"{k}":{str(v).lower()}' for k, v in gates.items())
+        raise Fail(
+            release.envelope(
+                f"featureGates: Invalid value: map[string]bool{{{value}}}: {name} is not a valid feature name. "
+                f"Valid features are: [{' '.join(release.known_feature_gates())}]"
+            )
+        )
 
 
 def check_config_mix(values: dict, given: list[str], release: versions.Release) -> None:
@@ -280,10 +326,16 @@ def start_kubelet() -> None:
     systemctl("restart", "kubelet")
 
 
+def kubelet_timeout() -> float:
+    """kubeadm waits 4 min for the kubelet; $KUBEADM_DOUBLE_KUBELET_TIMEOUT caps that for tests."""
+    cap = os.environ.get("KUBEADM_DOUBLE_KUBELET_TIMEOUT")
+    return min(240.0, clock.parse_duration(cap)) if cap else 240.0
+
+
 def wait_kubelet(release: versions.Release, phase: str) -> None:
     out("[kubelet-check] Waiting for a healthy kubelet at http://127.0.0.1:10248/healthz. This can take up to 4m0s")
     start = time.monotonic()
-    if not wait_for(kubelet_healthy, 240):
+    if not wait_for(kubelet_healthy, kubelet_timeout()):
         raise Fail(
             release.phase_error(
                 phase,

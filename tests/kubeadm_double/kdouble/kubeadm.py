@@ -15,7 +15,7 @@ from .cmd_init import cmd_init
 from .cmd_join import cmd_join
 from .cmd_reset import cmd_reset
 from .cmd_token import cmd_token
-from .common import COMMON
+from .common import COMMON, check_feature_gates, load_config_docs, version_fallback
 
 VERSION_FLAGS = {**COMMON, "output": "str"}
 
@@ -32,8 +32,47 @@ def cmd_version(argv: list[str], release: versions.Release) -> int:
     elif fmt == "yaml":
         sys.stdout.write(yaml.safe_dump({"clientVersion": info}, default_flow_style=False))
     elif fmt == "":
+        if release.minor >= 35:
+            # Go's %#v prints the (empty) emulation and compatibility fields too (real 1.35/1.36 output).
+            empty = ("emulationMajor", "emulationMinor", "minCompatibilityMajor", "minCompatibilityMinor")
+            info = {"major": info["major"], "minor": info["minor"], **dict.fromkeys(empty, ""), **info}
         fields = ", ".join(f'{k[0].upper() + k[1:]}:"{v}"' for k, v in info.items())
         out(f"kubeadm version: &version.Info{{{fields}}}")
+    else:
+        raise Fail(release.envelope(f"invalid output format: {fmt}"))
+    return 0
+
+
+# --- config images list -------------------------------------------------------------------------
+IMAGES_FLAGS = {
+    **COMMON,
+    "kubernetes-version": "str",
+    "output": "str",
+    "config": "str",
+    "image-repository": "str",
+    "feature-gates": "str",
+}
+
+
+def cmd_config(argv: list[str], release: versions.Release) -> int:
+    """`kubeadm config images list`: the images this kubeadm deploys (no other `config` command)."""
+    if argv[:2] != ["images", "list"]:
+        raise Fail(release.envelope(f'unknown command "{" ".join(argv[:2])}" for "kubeadm config"'))
+    values, _positional, _given = parse(argv[2:], FlagSpec(IMAGES_FLAGS, {"o": "output"}), release)
+    if "feature-gates" in values:
+        check_feature_gates(values["feature-gates"], release, flag=True)
+    version = values.get("kubernetes-version")
+    if "config" in values:
+        cluster = load_config_docs(values["config"], release).get("ClusterConfiguration", {})
+        version = cluster.get("kubernetesVersion") or version
+    version = versions.parse_version(version) if version else version_fallback(release)
+    images = release.image_list(version)
+    fmt = values.get("output", "text")
+    if fmt == "text":
+        for image in images:
+            out(image)
+    elif fmt == "json":
+        out(json.dumps({"kind": "Images", "apiVersion": "output.kubeadm.k8s.io/v1alpha1", "images": images}, indent=4))
     else:
         raise Fail(release.envelope(f"invalid output format: {fmt}"))
     return 0
@@ -47,6 +86,7 @@ COMMANDS = {
     "token": cmd_token,
     "certs": cmd_certs,
     "reset": cmd_reset,
+    "config": cmd_config,
 }
 
 

@@ -23,7 +23,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509.oid import NameOID
 
-from . import clock, httpc, pki, versions
+from . import clock, httpc, pki, preflight, versions
 from .apiclient import Client
 
 MANIFESTS = "/etc/kubernetes/manifests"
@@ -121,6 +121,7 @@ class Kubelet:
                 flags[key] = value
         self.node = flags.get("hostname-override", socket.gethostname().lower())
         self.node_ip = flags.get("node-ip", "")
+        self.config = flags.get("config", CONFIG)
         self.pods: dict[str, StaticPod] = {}
         self.client: Client | None = None
         self.registered = False
@@ -328,8 +329,14 @@ class Kubelet:
             self.mirrors.add(name)
 
     def run(self) -> int:
-        if not os.path.exists(CONFIG):
-            log(f"failed to load kubelet config file, path: {CONFIG}, error: open {CONFIG}: no such file or directory")
+        if not os.path.exists(self.config):
+            path = self.config
+            log(f"failed to load kubelet config file, path: {path}, error: open {path}: no such file or directory")
+            return 1
+        refusal = cgroup_v1_refusal(self.config, versions.current())
+        if refusal:
+            sys.stderr.write(refusal + "\n")
+            sys.stderr.flush()
             return 1
         if not self.node_ip:
             self.node_ip = subprocess.run(
@@ -362,6 +369,21 @@ class Health(BaseHTTPRequestHandler):
 
     def log_message(self, format, *args):
         pass
+
+
+def cgroup_v1_refusal(path: str, release: versions.Release) -> str | None:
+    """The kubelet's refusal of a cgroup v1 host: failCgroupV1 defaults to true from 1.35."""
+    with open(path, encoding="utf-8") as handle:
+        config = yaml.safe_load(handle) or {}
+    if not config.get("failCgroupV1", release.minor >= 35) or not preflight.cgroup_v1():
+        return None
+    state = "unsupported" if release.minor >= 35 else "in maintenance mode"
+    stamp = datetime.now().strftime("%m%d %H:%M:%S.%f")
+    return (
+        f'E{stamp} {os.getpid():>7} run.go:72] "command failed" err="failed to validate kubelet configuration, '
+        "error: kubelet is configured to not run on a host using cgroup v1. cgroup v1 support is "
+        f'{state} and will be removed in a future release, path: &TypeMeta{{Kind:,APIVersion:,}}"'
+    )
 
 
 def serve_health() -> None:

@@ -168,8 +168,12 @@ def scheduler(version: str) -> dict:
     )
 
 
-def kubelet_files(release: Release, node: str, default_node: str, cri_socket: str, ip: str) -> list[str]:
-    """Writes /var/lib/kubelet/{config.yaml,kubeadm-flags.env[,instance-config.yaml]}; returns the lines to print."""
+def kubelet_files(
+    release: Release, node: str, default_node: str, cri_socket: str, ip: str, *, kubelet_config: dict | None = None
+) -> list[str]:
+    """Writes /var/lib/kubelet/{config.yaml,kubeadm-flags.env[,instance-config.yaml]}; returns the lines to print.
+    kubelet_config: the KubeletConfiguration given to init (or the cluster's kubelet-config on a join),
+    laid over kubeadm's defaults."""
     os.makedirs("/var/lib/kubelet", exist_ok=True)
     config = {
         "apiVersion": "kubelet.config.k8s.io/v1beta1",
@@ -188,7 +192,11 @@ def kubelet_files(release: Release, node: str, default_node: str, cri_socket: st
         "rotateCertificates": True,
         "staticPodPath": MANIFESTS,
     }
-    flags = [f"--container-runtime-endpoint={cri_socket}", "--pod-infra-container-image=registry.k8s.io/pause:3.10"]
+    config.update({k: v for k, v in (kubelet_config or {}).items() if k not in ("apiVersion", "kind")})
+    # From 1.34 (NodeLocalCRISocket) the CRI socket lives in instance-config.yaml, not in the flags.
+    flags = [] if release.minor >= 34 else [f"--container-runtime-endpoint={cri_socket}"]
+    if release.minor < 34:
+        flags.append(f"--pod-infra-container-image=registry.k8s.io/pause:{release.images()[1]}")
     if node != default_node:
         flags.append(f"--hostname-override={node}")
     flags.append(f"--node-ip={ip}")

@@ -1,25 +1,42 @@
 """kubeadm's preflight checks that matter on these nodes, with kubeadm's names and texts
-(checks.go): ports, files, directories, binaries, sysctl, CPUs, memory, kubelet service."""
+(checks.go): ports, files, directories, binaries, sysctl, CPUs, memory, kubelet service, the
+container runtime's version and the system verification (cgroups)."""
 
 from __future__ import annotations
 
 import errno
 import os
+import re
 import shutil
 import socket
 import subprocess
 import sys
 
-from .cli import Fail
+from .cli import Fail, out
 from .versions import STACK_HINT, Release
 
+CGROUP_ROOT = "/sys/fs/cgroup"
+# The validator's text (k8s.io/system-validators, cgroup_validator_linux.go).
+CGROUP_V1_TEXT = (
+    "cgroups v1 support is deprecated and will be removed in a future release. Please migrate to cgroups v2. "
+    "To explicitly enable cgroups v1 support for kubelet v1.35 or newer, you must set the kubelet configuration "
+    "option 'FailCgroupV1' to 'false'. You must also explicitly skip this validation. For more information, see "
+    "https://git.k8s.io/enhancements/keps/sig-node/5573-remove-cgroup-v1"
+)
 
-def _port_in_use(port: int) -> bool:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+
+def cgroup_v1() -> bool:
+    """cgroup v2 mounts cgroup2 on /sys/fs/cgroup, whose root lists cgroup.controllers; v1 mounts a tmpfs."""
+    return not os.path.exists(f"{CGROUP_ROOT}/cgroup.controllers")
+
+
+def _port_in_use(port: int, address: str = "0.0.0.0") -> bool:  # noqa: S104 - kubeadm's probe up to 1.36
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
     # Go's net.Listen (kubeadm's PortOpenCheck) sets SO_REUSEADDR: TIME_WAIT leftovers are not "in use".
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
-        sock.bind(("0.0.0.0", port))  # noqa: S104 - exactly what kubeadm's PortOpenCheck probes
+        sock.bind((address, port))
     except OSError as exc:
         return exc.errno == errno.EADDRINUSE
     finally:
@@ -31,8 +48,59 @@ def _check_name(prefix: str, path: str) -> str:
     return prefix + path.replace("/", "-")
 
 
-def port(number: int):
-    return f"Port-{number}", (f"Port {number} is in use" if _port_in_use(number) else None), True
+def port(number: int, address: str = "0.0.0.0"):  # noqa: S104 - every address, as net.Listen(":port")
+    return f"Port-{number}", (f"Port {number} is in use" if _port_in_use(number, address) else None), True
+
+
+def containerd_version() -> tuple[int, int] | None:
+    """The installed containerd's (major, minor), from `containerd --version`; None without one."""
+    try:
+        text = subprocess.run(["containerd", "--version"], capture_output=True, text=True, check=False).stdout
+    except OSError:
+        return None
+    match = re.search(r" v?(\d+)\.(\d+)\.\d+", text)
+    return (int(match[1]), int(match[2])) if match else None
+
+
+def container_runtime_version(release: Release):
+    """1.35+: a runtime without the CRI RuntimeConfig method (containerd before 2.0) is warned about."""
+    found = containerd_version()
+    msg = None
+    if release.minor >= 35 and found is not None and found < (2, 0):
+        removal = release.runtime_config_removal()
+        msg = (
+            "You must update your container runtime to a version that supports the CRI method RuntimeConfig. "
+            f"Falling back to using cgroupDriver from kubelet config will be removed in {removal}. "
+            "For more information, see https://git.k8s.io/enhancements/keps/sig-node/4033-group-driver-detection-over-cri"
+        )
+    return "ContainerRuntimeVersion", msg, False
+
+
+def _report() -> list[str]:
+    """The validator's report lines that kubeadm prints when the verification has errors."""
+    lines = [f"KERNEL_VERSION: {os.uname().release}", "OS: Linux"]
+    try:
+        with open("/proc/cgroups", encoding="ascii") as handle:
+            rows = [line.split() for line in handle if not line.startswith("#")]
+    except OSError:
+        rows = []
+    enabled = {row[0] for row in rows if len(row) >= 4 and row[3] == "1"}
+    for name in ("cpu", "cpuacct", "cpuset", "devices", "freezer", "memory", "pids", "hugetlb", "blkio"):
+        lines.append(f"CGROUPS_{name.upper()}: {'enabled' if name in enabled else 'missing'}")
+    return lines
+
+
+def system_verification(release: Release):
+    """cgroup v1: an error for kubelet 1.35+ (whatever failCgroupV1 says), a warning before."""
+    if not cgroup_v1():
+        return "SystemVerification", None, False
+    mandatory = release.minor >= 35
+    if mandatory:
+        # kubeadm prints the validator's report whenever it found errors, ignored or not.
+        out("[preflight] The system verification failed. Printing the output from the verification:")
+        for line in _report():
+            out(line)
+    return "SystemVerification", CGROUP_V1_TEXT, mandatory
 
 
 def file_available(path: str):
@@ -85,41 +153,46 @@ def kubelet_service():
     return "Service-Kubelet", msg, False
 
 
-def common_checks():
+def common_checks(release: Release):
     return [
+        container_runtime_version(release),
         *(file_existing(b) for b in ("ip", "iptables", "mount", "nsenter")),
         *(file_existing(b, False) for b in ("ethtool", "socat", "tc", "touch")),
+        system_verification(release),
         kubelet_service(),
         port(10250),
         ip_forward(),
     ]
 
 
-def init_checks(bind_port: int, data_dir: str, secondary_control_plane: bool = False):
-    """InitNodeChecks; a joining control plane already ran the common checks with the join checks."""
+def init_checks(bind_port: int, data_dir: str, release: Release, address: str, secondary_control_plane: bool = False):
+    """InitNodeChecks; a joining control plane already ran the common checks with the join checks.
+    Up to 1.36 the port checks listen on every address; 1.37 probes the configured one
+    (localAPIEndpoint.address for the API server, --bind-address for the other two)."""
     manifests = "/etc/kubernetes/manifests"
+    api, local = (address, "127.0.0.1") if release.minor >= 37 else ("0.0.0.0", "0.0.0.0")  # noqa: S104
     return [
         num_cpu(),
         memory(),
-        port(bind_port),
-        port(10259),
-        port(10257),
+        port(bind_port, api),
+        port(10259, local),
+        port(10257, local),
         *(
             file_available(f"{manifests}/{c}.yaml")
             for c in ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd")
         ),
-        *([] if secondary_control_plane else common_checks()),
+        *([] if secondary_control_plane else common_checks(release)),
         port(2379),
         port(2380),
         dir_available(data_dir),
     ]
 
 
-def join_checks(control_plane: bool):
+def join_checks(control_plane: bool, release: Release):
     checks = [
         file_available("/etc/kubernetes/kubelet.conf"),
         file_available("/etc/kubernetes/bootstrap-kubelet.conf"),
-        *common_checks(),
+        *common_checks(release),
     ]
     if not control_plane:
         checks.append(file_available("/etc/kubernetes/pki/ca.crt"))

@@ -91,6 +91,9 @@ def failure_cases() -> list:
         cases.append(pytest.param(text, "preflight", id=f"derived-preflight-{envelope.__name__}"))
     noisy = read_fixture("F04_join_cp_v1.32.7_spaces.txt") + "error execution phase kubelet-start: something new\n"
     cases.append(pytest.param(noisy, "unknown", id="etcd-client-warnings-are-not-etcd-failures"))
+    # 1.36: the etcd client's MemberPromote retry (FailedPrecondition) and the ConfigMap lines.
+    noisy = read_fixture("F19_join_cp_v1.36.1_spaces.txt") + "error: error execution phase kubelet-start: new\n"
+    cases.append(pytest.param(noisy, "unknown", id="v1.36.1-member-promote-retries-are-not-etcd-failures"))
     mix = "can not mix '--config' with arguments [certificate-key]\n" + STACK_HINT
     cases.append(pytest.param(mix, "unknown", id="config-mix"))
     listing = (

@@ -152,6 +152,8 @@ def test_parse_init_output(text: str, expected: dict) -> None:
     [
         pytest.param("", id="empty"),
         pytest.param(read_fixture("F05_join_worker_v1.32.7.txt"), id="join-output"),
+        pytest.param(read_fixture("F19_join_cp_v1.36.1_spaces.txt"), id="join-cp-output-v1.36.1"),
+        pytest.param(read_fixture("F20_join_worker_v1.36.1.txt"), id="join-worker-output-v1.36.1"),
         pytest.param(read_fixture("F09_upload_certs_phase.txt"), id="upload-certs-output"),
         pytest.param(F03[: F03.index("Your Kubernetes control-plane")], id="truncated-before-success"),
     ],
@@ -355,3 +357,19 @@ def test_redact() -> None:
     assert redact({"a": [f"key {other.upper()}"]}, [other]) == {"a": ["key <redacted>"]}
     assert redact('"certificateKey": "' + other + '"') == '"certificateKey": "<redacted>"'
     assert redact(7) == 7
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "F04_join_cp_v1.32.7_spaces.txt",
+        "F05_join_worker_v1.32.7.txt",
+        "F19_join_cp_v1.36.1_spaces.txt",
+        "F20_join_worker_v1.36.1.txt",
+    ],
+)
+def test_successful_joins_carry_no_join_command(name: str) -> None:
+    """Successful join outputs (1.32 and 1.36) print no join command, whatever the version's extra lines."""
+    text = read_fixture(name)
+    assert parse_join_commands(text) == []
+    assert "This node has joined the cluster" in text
