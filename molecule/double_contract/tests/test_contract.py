@@ -347,7 +347,7 @@ def test_worker_joins_with_a_join_configuration(node):
     try:
         mixed = kubeadm(host, f"join --config /root/join.yaml --token {parsed['token']}")
         assert mixed.rc == 1
-        assert mixed.stderr == f"can not mix '--config' with arguments [token]\n{STACK_HINT}\n"
+        assert mixed.stderr == f"error: can not mix '--config' with arguments [token]\n{STACK_HINT}\n"
         result = kubeadm(host, "join --config /root/join.yaml")
     finally:
         host.run("rm -f /root/join.yaml")  # a bootstrap token never stays on disk
