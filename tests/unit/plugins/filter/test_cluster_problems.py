@@ -39,10 +39,10 @@ CLUSTER = {
     "cluster_name": "kubernetes",
     "init_host": "cp1",
     "require_ha": True,
-    "cni_version": "v3.30.4",
+    "cni_version": "v3.33.0",
     "cni_manifests": ["operator-crds.yaml", "tigera-operator.yaml"],
     "cni_checksums": {},
-    "cni_pinned_checksums": {"v3.30.4": {"operator-crds.yaml": "a" * 64, "tigera-operator.yaml": "b" * 64}},
+    "cni_pinned_checksums": {"v3.33.0": {"operator-crds.yaml": "a" * 64, "tigera-operator.yaml": "b" * 64}},
     "cni_test_manifests": False,
     "kubeadm_config": {},
 }
@@ -660,7 +660,7 @@ def test_test_manifests_need_no_pinned_sums() -> None:
 def test_user_given_sums_cover_an_unpinned_version() -> None:
     data = valid()
     data["cluster"].update(
-        cni_version="v3.31.0", cni_checksums={"operator-crds.yaml": "c" * 64, "tigera-operator.yaml": "d" * 64}
+        cni_version="v3.33.1", cni_checksums={"operator-crds.yaml": "c" * 64, "tigera-operator.yaml": "d" * 64}
     )
     assert run(data) == []
 
@@ -770,7 +770,7 @@ def test_consistent_overrides_pass() -> None:
 
 def test_the_end_of_life_minor_passes_only_as_a_warning_on_a_cluster_running_it() -> None:
     data = valid()
-    data["cluster"]["kubernetes_version"] = "1.34.11"
+    data["cluster"].update(kubernetes_version="1.34.11", cni_test_manifests=True)
     for name in ("cp1", "cp2", "cp3", "w1"):
         by_host(data, name).update(kubeadm_version="v1.34.11", kubelet_version="Kubernetes v1.34.11")
     by_host(data, "cp1")["running_version"] = "apiserver=v1.34.11"
@@ -1021,21 +1021,25 @@ def test_no_runtime_warning_without_an_installed_containerd() -> None:
 def test_a_calico_release_outside_tigeras_window_is_a_warning_naming_the_fix() -> None:
     data = on_release(valid(), "1.35.8")
     data["cluster"]["cni_version"] = "v3.30.4"
+    data["cluster"]["cni_pinned_checksums"]["v3.30.4"] = {
+        "operator-crds.yaml": "a" * 64,
+        "tigera-operator.yaml": "b" * 64,
+    }
     assert run(data) == []
     data["cluster"]["cni_checksums"] = {"operator-crds.yaml": "c" * 64, "tigera-operator.yaml": "d" * 64}
     data["cluster"]["cni_version"] = "v3.32.1"
     assert run(data) == []
     data["cluster"]["cni_version"] = "v3.31.7"
     assert run(data) == []
-    data = on_release(data, "1.33.4")
+    data = on_release(data, "1.37.1")
     data["cluster"]["cni_version"] = "v3.32.1"
     (problem,) = run(data)
     assert (problem["severity"], problem["host"], problem["variable"]) == ("warning", "all", "cni_calico_version")
-    assert "Calico v3.32.1 is tested with Kubernetes 1.34 to 1.36, not with the requested 1.33" in problem["message"]
-    assert "set cni_calico_version to a 3.31 release" in problem["fix"]
+    assert "Calico v3.32.1 is tested with Kubernetes 1.34 to 1.36, not with the requested 1.37" in problem["message"]
+    assert "set cni_calico_version to a 3.33 release" in problem["fix"]
 
 
 def test_the_stand_in_manifests_have_no_calico_release_to_check() -> None:
-    data = on_release(valid(), "1.33.4")
+    data = on_release(valid(), "1.37.1")
     data["cluster"].update(cni_version="v3.32.1", cni_test_manifests=True)
     assert run(data) == []
