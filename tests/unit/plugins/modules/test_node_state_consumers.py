@@ -139,12 +139,15 @@ def test_every_consumer_decides_as_the_modules_do(harness, layout: str) -> None:
         "hostvars": {"node1": {"inventory_hostname": "node1", "__worker_join_node": info}},
     }
     worker_tasks = REPO / "roles/worker_join/tasks"
-    include = find_task(worker_tasks / "main.yml", "Join the pending workers")
-    pending_hosts = templar(worker).template(trust_as_template(include["vars"]["__worker_join_pending"]))
-    assert runs(include, worker) is pending
+    noted = find_task(worker_tasks / "main.yml", "Note this play's workers that are still to join")
+    pending_hosts = templar(worker).template(
+        trust_as_template(noted["ansible.builtin.set_fact"]["__worker_join_pending"])
+    )
+    worker["__worker_join_pending"] = pending_hosts
+    assert runs(find_task(worker_tasks / "main.yml", "Join the pending workers"), worker) is pending
     assert (pending_hosts == ["node1"]) is pending
     join = find_task(worker_tasks / "join.yml", "Join as a worker")
-    assert runs(join, {**worker, "__worker_join_pending": pending_hosts}) is pending
+    assert runs(join, worker) is pending
     assert join_verdict(harness, control_plane=False) == ("join" if pending else "nothing")
 
     # remove_node.yml: kubeadm reset runs wherever kubeadm left anything (every role but none).
@@ -160,7 +163,7 @@ def test_worker_token_freshness_is_judged_by_the_module(harness) -> None:
     token and must mint a new one.
     """
     task = find_task(
-        REPO / "roles/worker_join/tasks/join.yml", "Mint or reuse worker credentials on {{ __worker_join_minter.name }}"
+        REPO / "roles/worker_join/tasks/join.yml", "Mint or reuse worker credentials on the chosen control plane"
     )
     args = task["kubeha.kubeadm.kubeadm_join_credentials"]
     rendered = templar({"worker_join_token_ttl": "2h", "worker_join_token_min_ttl": "1h30m"}).template(trusted(args))
