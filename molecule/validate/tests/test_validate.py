@@ -135,9 +135,10 @@ CASES = [
         passes=True,
     ),
     Case(
-        # The nodes run the distribution's containerd (Debian 13: 1.7): older than 1.35 expects.
+        # The nodes run the distribution's containerd (Debian 13: 1.7): older than the 2.0 that the
+        # installed release (1.37, the default) expects. The version must match the installed kubeadm.
         "distribution-containerd-older-than-the-release-expects",
-        set_var("kubeha_kubernetes_version", "1.35.8"),
+        set_var("kubeha_kubernetes_version", "1.37.1"),
         [
             ("warning", node, "prerequisites_containerd_source", "set prerequisites_containerd_source: repository")
             for node in ("val-cp1", "val-cp2", "val-cp3", "val-w1")
@@ -400,7 +401,8 @@ def test_the_runtime_warning_names_the_installed_version(results: dict[str, Case
     output = results["distribution-containerd-older-than-the-release-expects"].output
     line = printed_line("warning", "val-w1", "prerequisites_containerd_source").search(output)
     assert line, output[-4000:]
-    assert re.search(r"containerd 1\.\d+\.\d+ is installed; Kubernetes 1\.35 expects containerd 1\.7\.28", line[0])
+    expected = r"containerd 1\.\d+\.\d+ is installed; Kubernetes 1\.37 expects containerd 2\.0\.0 or newer"
+    assert re.search(expected, line[0])
     # The load balancer runs no kubelet: its runtime is not checked.
     assert not printed_line("warning", "val-lb1", "prerequisites_containerd_source").search(output)
 
