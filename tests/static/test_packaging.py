@@ -245,7 +245,6 @@ FQCN_PLAYBOOKS = (
     "etcd_backup",
     "etcd_restore",
     "reset",
-    "certificates",
 )
 # Kept for the checkout path `ansible-playbook playbooks/ha-cluster.yml`; a hyphen cannot be in an FQCN.
 CHECKOUT_ONLY_PLAYBOOKS = ("ha-cluster",)
