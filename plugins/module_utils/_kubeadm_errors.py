@@ -24,6 +24,12 @@ FAILURE_CATEGORIES = (
     "certificate_key_invalid",
     "etcd_unhealthy",
     "kubelet_unhealthy",
+    "version_skew",
+    "skipped_minor",
+    "downgrade",
+    "unhealthy_control_plane",
+    "etcd",
+    "timeout",
     "unknown",
 )
 
@@ -71,6 +77,36 @@ FAILURE_ADVICE = {
     "kubelet_unhealthy": (
         "the kubelet, or the control-plane static pods it runs, did not become healthy",
         "check systemctl status kubelet and journalctl -xeu kubelet (container runtime, cgroup driver, swap)",
+    ),
+    "version_skew": (
+        "the installed kubeadm does not match the requested version (kubeadm is older than the target, "
+        "a minor or more newer, or the cluster's kubelets are too old for it)",
+        "install the kubeadm package of the target version on this node first (kubeadm version -o short "
+        "must print it), then re-run",
+    ),
+    "skipped_minor": (
+        "the requested version skips a minor release: kubeadm upgrades one minor at a time",
+        "upgrade to the next minor first (for example 1.36.x to 1.37.y), then to the one after",
+    ),
+    "downgrade": (
+        "the requested version is older than the version this node or cluster runs",
+        "request the version the cluster runs or a newer one; downgrades are not supported",
+    ),
+    "unhealthy_control_plane": (
+        "kubeadm's cluster health checks failed (a control plane NotReady, its health-check Job did not "
+        "complete, or static pod manifests missing)",
+        "make every control plane Ready (kubectl get nodes; systemctl status kubelet on the failing one) and "
+        "run the upgrade on a control plane node itself, then re-run",
+    ),
+    "etcd": (
+        "the local etcd could not be backed up, upgraded or did not become available again",
+        "check etcd on this node (crictl ps, /var/log/pods, etcdctl endpoint health) and its free disk space; "
+        "kubeadm restored the old manifests, so re-run once etcd is healthy",
+    ),
+    "timeout": (
+        "a control-plane component did not come back within kubeadm's timeout after its manifest changed",
+        "check the kubelet and the component's static pod on this node (journalctl -u kubelet, crictl ps -a); "
+        "kubeadm rolled the component back, so re-run once the cause is fixed",
     ),
     "unknown": (
         "kubeadm failed",
@@ -231,6 +267,57 @@ def classify_failure(stdout: str, stderr: str) -> str:
         ("endpoint_unreachable", any(words in lowered for words in _NETWORK_WORDS)),
     ]
     return next((category for category, matched in rules if matched), "unknown")
+
+
+# Ordered: kubeadm's version-policy and health texts (FACTS-2 part B §2.5), then the control-plane
+# phase failures; each is matched case-insensitively in kubeadm's error text.
+_UPGRADE_RULES = (
+    ("skipped_minor", ("kubeadm can upgrade only 1 minor version at a time",)),
+    ("downgrade", ("kubeadm can downgrade only 1 minor version at a time",)),
+    (
+        "version_skew",
+        (
+            "higher than the kubeadm minor release",
+            "is higher than the kubeadm version",
+            "can only be used to upgrade to kubernetes version",
+            "there are kubelets in this cluster that are too old",
+            "equal to or lower than the minimum supported version",
+        ),
+    ),
+    (
+        "unhealthy_control_plane",
+        (
+            "notready control-planes",
+            "upgrade/health",
+            "upgrade-health-check",
+            "manifests don't seem to exist on disk",
+        ),
+    ),
+    ("etcd", ("etcd",)),
+    ("timeout", ("timed out waiting", "did not change after")),
+)
+
+
+def classify_upgrade_failure(stdout: str, stderr: str) -> str:
+    """One of FAILURE_CATEGORIES for a failed ``kubeadm upgrade plan|apply|node``.
+
+    The version-policy, health, etcd and timeout texts first; anything else is classified as
+    init and join failures are (preflight, kubelet_unhealthy, endpoint_unreachable, unknown),
+    with their etcd category folded into ``etcd``.
+    """
+    text = error_text(stdout, stderr).lower()
+    everything = (stdout + "\n" + stderr).lower()
+    checks = failed_preflight_checks(stdout, stderr)
+    if any(check in ("ControlPlaneNodesReady", "CreateJob", "StaticPodManifest") for check in checks):
+        return "unhealthy_control_plane"
+    for category, phrases in _UPGRADE_RULES:
+        # kubeadm <= 1.31 printed its policy and health errors on stdout, without an error envelope;
+        # the progress lines name etcd and timeouts too, so those two are read from the error only.
+        where = text if category in ("etcd", "timeout") else everything
+        if any(phrase in where for phrase in phrases):
+            return category
+    category = classify_failure(stdout, stderr)
+    return "etcd" if category == "etcd_unhealthy" else category
 
 
 def describe_failure(action: str, category: str, stdout: str, stderr: str) -> str:

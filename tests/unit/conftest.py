@@ -123,6 +123,15 @@ STACKED_APISERVER_MANIFEST = """spec:
     - --etcd-servers=https://127.0.0.1:2379
 """
 
+
+def versioned_manifest(component: str, tag: str) -> str:
+    """A static pod manifest whose image carries ``tag`` (node files named ``manifests/<c>.yaml@<tag>``)."""
+    manifest = STACKED_APISERVER_MANIFEST if component == "kube-apiserver" else "spec:\n  containers:\n  - command:\n"
+    if component != "kube-apiserver":
+        manifest += f"    - {component}\n"
+    return manifest + f"    image: registry.k8s.io/{component}:{tag}\n"
+
+
 # What kubeadm leaves on disk after each kind of run (FACTS.md 4.1), with stacked etcd.
 EFFECTS = {
     "init": [
@@ -190,13 +199,16 @@ class Harness:
         return value
 
     def place(self, names: list[str]) -> None:
-        for name in names:
+        for entry in names:
+            name, _at, image_tag = entry.partition("@")
             path = self.root / name
             path.parent.mkdir(parents=True, exist_ok=True)
             if name == "pki/ca.crt":
                 path.write_text(self.ca["pem"])
             elif name in ("admin.conf", "super-admin.conf"):
                 path.write_text(KUBECONFIG)
+            elif image_tag:
+                path.write_text(versioned_manifest(pathlib.Path(name).stem, image_tag))
             elif name == "manifests/kube-apiserver.yaml":
                 path.write_text(STACKED_APISERVER_MANIFEST)
             else:
@@ -238,7 +250,9 @@ class Harness:
                 if "config" in expected:
                     assert harness.configs[-1] == expected["config"]
             effect = expected.get("effect")
-            if effect == "reset":
+            if isinstance(effect, list):
+                harness.place(effect)
+            elif effect == "reset":
                 harness.reset()
             elif effect:
                 harness.place(EFFECTS[effect])

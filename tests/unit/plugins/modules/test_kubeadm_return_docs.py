@@ -17,6 +17,7 @@ from ansible_collections.kubeha.kubeadm.plugins.modules import (
     kubeadm_join,
     kubeadm_join_credentials,
     kubeadm_node_info,
+    kubeadm_upgrade,
 )
 from conftest import load_cases
 
@@ -29,6 +30,7 @@ MODULES = {
     "kubeadm_join": kubeadm_join,
     "kubeadm_join_credentials": kubeadm_join_credentials,
     "kubeadm_node_info": kubeadm_node_info,
+    "kubeadm_upgrade": kubeadm_upgrade,
 }
 
 
