@@ -9,6 +9,7 @@ so the README can never disagree with what the role really does.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 
@@ -19,9 +20,34 @@ BEGIN = "<!-- BEGIN ARGUMENT SPEC -->"
 END = "<!-- END ARGUMENT SPEC -->"
 
 
+# Ansible's markup in descriptions (C(), V(), O(), I(), ...), as ansible-doc reads it.
+MARKUP = re.compile(r"\b(C|V|O|E|RV|M|P|I|B|U|L)\(([^()]*)\)")
+
+
+def markdown(text: str) -> str:
+    """Ansible markup as Markdown: code-like markup in backticks, I() italic, B() bold, links."""
+
+    def one(match: re.Match[str]) -> str:
+        kind, body = match[1], match[2]
+        if kind == "I":
+            return f"*{body}*"
+        if kind == "B":
+            return f"**{body}**"
+        if kind == "U":
+            return f"<{body}>"
+        if kind == "L":
+            label, _comma, url = body.rpartition(",")
+            return f"[{label.strip()}]({url.strip()})"
+        if kind == "P":
+            body = body.split("#", 1)[0]
+        return f"`{body}`"
+
+    return MARKUP.sub(one, text)
+
+
 def cell(value: object) -> str:
     text = " ".join(value) if isinstance(value, list) else str(value)
-    return text.replace("|", "\\|").replace("\n", " ").strip()
+    return markdown(text).replace("|", "\\|").replace("\n", " ").strip()
 
 
 def default_of(name: str, option: dict, defaults: dict) -> str:

@@ -1,4 +1,4 @@
-"""Verify the converged default scenario (the seed's topology on the kubeadm test double).
+"""Verify the converged default scenario (1 LB, 3 control planes, 2 workers on the kubeadm test double).
 
 What is checked is real: etcd (the Debian etcd binary, real membership), haproxy's backend
 states, kubectl (the official binary) through the load balancer, the files' modes and contents.

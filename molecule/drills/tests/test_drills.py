@@ -1,4 +1,4 @@
-"""HA drills (issue 6) on one shared converged cluster: 2 LBs + keepalived VIP, 3 control planes, 1 worker.
+"""HA drills on one shared converged cluster: 2 LBs + keepalived VIP, 3 control planes, 1 worker.
 
 Measured with the kubeadm TEST DOUBLE (kubeadm, kubelet, kube-apiserver are stand-ins) and real
 haproxy, keepalived, etcd, kubectl and TLS; these are not figures from a real Kubernetes cluster.

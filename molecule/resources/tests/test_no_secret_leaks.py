@@ -44,7 +44,7 @@ from testinfra.utils.ansible_runner import AnsibleRunner
 ROOT = Path(__file__).resolve().parents[3]
 ADMIN_CONF = "/etc/kubernetes/admin.conf"
 KUBECTL = ["kubectl", f"--kubeconfig={ADMIN_CONF}"]
-# Where Kubernetes itself keeps keys and tokens, and where the seed puts the admin kubeconfig:
+# Where Kubernetes itself keeps keys and tokens, and where the playbook puts root's admin kubeconfig:
 # never scanned, their modes are checked instead.
 # etcd snapshots (etcd_backup.yml, etcd_restore.yml) hold every Secret of the cluster: their
 # directory is a keeper too, and its modes are checked (test_etcd_snapshots_are_private).

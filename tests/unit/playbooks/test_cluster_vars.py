@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -159,3 +160,21 @@ def test_the_hosts_own_values(tmp_path: Path) -> None:
         {"name": "cp1", "address": "fd00::21", "port": 7443},
         {"name": "cp2", "address": "fd00::22", "port": 7443},
     ]
+
+
+def test_cluster_vars_compute_nothing_in_jinja() -> None:
+    """The layout is worked out in Python: each expression of vars/cluster.yml has two filters at most."""
+    found: list[tuple[str, int]] = []
+
+    def walk(name: str, value: Any) -> None:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                walk(f"{name}.{key}", item)
+        elif isinstance(value, str):
+            filters = len(re.findall(r"(?<!\|)\|(?!\|)", value))
+            if filters > 2:
+                found.append((name, filters))
+
+    for name, value in yaml.safe_load((ROOT / "playbooks" / "vars" / "cluster.yml").read_text()).items():
+        walk(name, value)
+    assert found == []
