@@ -11,6 +11,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.conftest import ROOT, record_figures
 
@@ -22,6 +23,12 @@ SCENARIO_TIMEOUT = 30 * 60
 def scenarios() -> list[str]:
     found = sorted(p.parent.name for p in (ROOT / "molecule").glob("*/molecule.yml"))
     return sorted(found, key=lambda name: (ORDER.index(name) if name in ORDER else len(ORDER), name))
+
+
+def sequence_of(scenario: str) -> list[str]:
+    """The scenario's own test_sequence (empty: Molecule's default)."""
+    config = yaml.safe_load((ROOT / "molecule" / scenario / "molecule.yml").read_text()) or {}
+    return list((config.get("scenario") or {}).get("test_sequence") or [])
 
 
 @pytest.mark.scenario
@@ -44,3 +51,5 @@ def test_scenario(scenario: str, artifacts: Path) -> None:
     assert f"[{scenario} > idempotence] Executed: Successful" in log, f"{scenario}: no idempotence step ran"
     assert "Skipping, no tests found" not in log, f"{scenario}: the verifier found no tests"
     assert "Verifier completed successfully" in log, f"{scenario}: the verifier did not run"
+    if "check" in sequence_of(scenario):
+        assert f"[{scenario} > check] Executed: Successful" in log, f"{scenario}: the check step did not run"

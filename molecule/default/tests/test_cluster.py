@@ -16,17 +16,13 @@ from functools import cache
 from pathlib import Path
 
 import testinfra
+from helpers import ETCD_CLIENT_TLS
 
 LB = "kubeha-default-lb"
 CONTROL_PLANES = ["kubeha-default-cp1", "kubeha-default-cp2", "kubeha-default-cp3"]
 NODE_NAMES = {"cp1", "cp2", "cp3", "w1", "w2"}
 ENDPOINT = "https://172.28.20.10:6443"
 LOCAL_KUBECONFIG = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "kubeha-default.config"
-ETCD_CLIENT = [
-    "--cacert", "/etc/kubernetes/pki/etcd/ca.crt",
-    "--cert", "/etc/kubernetes/pki/etcd/healthcheck-client.crt",
-    "--key", "/etc/kubernetes/pki/etcd/healthcheck-client.key",
-]  # fmt: skip
 
 
 @cache
@@ -42,11 +38,11 @@ def run_json(host: testinfra.host.Host, *argv: str) -> dict:
 def test_three_healthy_etcd_members() -> None:
     cp1 = node(CONTROL_PLANES[0])
     members = run_json(
-        cp1, "curl", "-sS", "-X", "POST", "-d", "{}", *ETCD_CLIENT, "https://127.0.0.1:2379/v3/cluster/member/list"
+        cp1, "curl", "-sS", "-X", "POST", "-d", "{}", *ETCD_CLIENT_TLS, "https://127.0.0.1:2379/v3/cluster/member/list"
     )["members"]
     assert sorted(m.get("name", "") for m in members) == ["cp1", "cp2", "cp3"], members
     for member in members:
-        health = run_json(cp1, "curl", "-sS", *ETCD_CLIENT, member["clientURLs"][0] + "/health")
+        health = run_json(cp1, "curl", "-sS", *ETCD_CLIENT_TLS, member["clientURLs"][0] + "/health")
         assert health.get("health") == "true", (member["name"], health)
 
 

@@ -15,12 +15,11 @@ import ssl
 import subprocess
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pytest
 import yaml
+from helpers import ETCD_CLIENT_TLS, wait_until
 
 ROOT = Path(__file__).resolve().parents[3]
 PLAYBOOKS = ROOT / "playbooks"
@@ -35,11 +34,7 @@ DOUBLE_NODES = [*CONTROL_PLANES, *WORKERS, SPARE_CONTROL_PLANE, SPARE_WORKER]
 VIP = "172.28.60.100"
 PORT = 6443
 STATS_SOCKET = "/run/haproxy/admin.sock"
-POLL = 0.2
-ETCD_CLIENT = (
-    "--cacert /etc/kubernetes/pki/etcd/ca.crt --cert /etc/kubernetes/pki/etcd/healthcheck-client.crt"
-    " --key /etc/kubernetes/pki/etcd/healthcheck-client.key"
-)
+ETCD_CLIENT = " ".join(ETCD_CLIENT_TLS)
 RECAP_LINE = re.compile(
     r"^(?P<host>\S+)\s+:\s+ok=\d+\s+changed=(?P<changed>\d+)\s+unreachable=(?P<unreachable>\d+)"
     r"\s+failed=(?P<failed>\d+)",
@@ -83,18 +78,6 @@ def running(container: str) -> bool:
         check=False,
     )
     return result.stdout.strip() == "true"
-
-
-def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> float:
-    """Poll `condition` every POLL s for at most `timeout` s; return the seconds it took."""
-    start = time.monotonic()
-    for _attempt in range(int(timeout / POLL) + 1):
-        if condition():
-            return time.monotonic() - start
-        if time.monotonic() - start > timeout:
-            break
-        time.sleep(POLL)
-    pytest.fail(f"timed out after {timeout:.0f} s waiting until {what}")
 
 
 def server_states(lb: str) -> dict[str, str]:

@@ -19,6 +19,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
+import helpers
 import pytest
 import testinfra
 
@@ -98,15 +99,7 @@ def server_states(lb: testinfra.host.Host) -> dict[str, str]:
 
 
 def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> float:
-    """Poll `condition` every POLL s for at most `timeout` s; return the seconds it took."""
-    start = time.monotonic()
-    for _attempt in range(int(timeout / POLL) + 1):
-        if condition():
-            return time.monotonic() - start
-        if time.monotonic() - start > timeout:
-            break
-        time.sleep(POLL)
-    pytest.fail(f"timed out after {timeout:.0f} s waiting until {what}")
+    return helpers.wait_until(condition, timeout, what, poll=POLL)
 
 
 def vip_holders(hosts: dict[str, testinfra.host.Host], address: str) -> list[str]:
