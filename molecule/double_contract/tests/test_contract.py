@@ -26,6 +26,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import helpers
 import pytest
 import testinfra
 from ansible_collections.kubeha.kubeadm.plugins.module_utils._kubeadm import parse_init_output
@@ -90,14 +91,9 @@ def kubeadm(host, args: str, **env: str):
     return host.run(f"{prefix} kubeadm {args}".strip())
 
 
-def wait_until(predicate, timeout: float, interval: float = 1.0):
-    """Poll a bounded number of times; returns the last value of predicate()."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value or time.monotonic() >= deadline:
-            return value
-        time.sleep(interval)
+def wait_until(condition, timeout: float, what: str) -> float:
+    # Once a second: the conditions run kubectl, etcdctl or several HTTPS probes.
+    return helpers.wait_until(condition, timeout, what, poll=1.0)
 
 
 def spki_pin(pem: str) -> str:
@@ -367,7 +363,8 @@ def test_kubectl_through_the_load_balancer(node, tmp_path_factory):
     path.chmod(0o600)
     STATE["kubeconfig"] = str(path)
     assert f"server: https://{ENDPOINT}" in path.read_text()
-    status = wait_until(lambda: len(node_status()) == 4 and node_status(), 60)
+    wait_until(lambda: len(node_status()) == 4, 60, "the four nodes are registered")
+    status = node_status()
     assert status == {CP1: "False", CP2: "False", CP3: "False", W1: "False"}  # NotReady: no pod network yet
     table = kubectl("get", "nodes")
     assert table.returncode == 0, table.stderr
@@ -398,17 +395,17 @@ def test_kubectl_through_the_load_balancer(node, tmp_path_factory):
 
 # --- 6. quorum through the load balancer ------------------------------------------------------
 def test_readyz_through_the_load_balancer_follows_etcd_quorum(node):
-    assert wait_until(lambda: lb_readyz() == 200, 30)
+    wait_until(lambda: lb_readyz() == 200, 30, "/readyz through the load balancer answers 200")
     try:
         assert node(CP2).run("systemctl stop kubelet").rc == 0
         time.sleep(3)
         assert all(lb_readyz() == 200 for _attempt in range(5)), "one control plane down must keep quorum"
         assert node(CP3).run("systemctl stop kubelet").rc == 0
-        assert wait_until(lambda: all(lb_readyz() != 200 for _attempt in range(3)), 30), "two down: no quorum"
+        wait_until(lambda: all(lb_readyz() != 200 for _attempt in range(3)), 30, "two down: no quorum")
     finally:
         node(CP2).run("systemctl start kubelet")
         node(CP3).run("systemctl start kubelet")
-    assert wait_until(lambda: all(lb_readyz() == 200 for _attempt in range(3)), 60)
+    wait_until(lambda: all(lb_readyz() == 200 for _attempt in range(3)), 60, "quorum is back: /readyz answers 200")
 
 
 # --- 7. reset, expiry, re-join ----------------------------------------------------------------
@@ -417,8 +414,8 @@ def cluster_healthy(host) -> bool:
 
 
 def test_reset_removes_the_etcd_member(node):
-    assert wait_until(lambda: len([m for m in etcd_members(node(CP1)) if m.get("name")]) == 3, 30)
-    assert wait_until(lambda: cluster_healthy(node(CP1)), 60)
+    wait_until(lambda: len([m for m in etcd_members(node(CP1)) if m.get("name")]) == 3, 30, "three named members")
+    wait_until(lambda: cluster_healthy(node(CP1)), 60, "every etcd member is healthy")
     result = kubeadm(node(CP3), "reset -f")
     assert result.rc == 0, result.stderr
     assert "[reset] Deleted contents of the etcd data directory: /var/lib/etcd" in result.stdout
@@ -546,7 +543,7 @@ def test_reset_without_the_api_keeps_the_etcd_member(node):
     finally:
         node(LB).run("systemctl start haproxy")
     assert sorted(m.get("name") for m in etcd_members(node(CP1))) == [CP1, CP2]
-    assert wait_until(lambda: lb_readyz() == 200, 30)
+    wait_until(lambda: lb_readyz() == 200, 30, "/readyz through the load balancer answers 200")
 
 
 # --- 9. what differs between the current minors (FACTS-2.md part A) ---------------------------
@@ -712,7 +709,11 @@ def test_port_probe_of_1_37_binds_the_advertise_address(node):
     pid = host.run(listener).stdout.strip()
     write_file(host, "/etc/kubernetes/manifests/kube-scheduler.yaml", "kind: Pod\n")  # keeps preflight failing
     try:
-        assert wait_until(lambda: host.run("ss -ltn 'sport = :6443'").stdout.count("127.0.0.1:6443") == 1, 10)
+        wait_until(
+            lambda: host.run("ss -ltn 'sport = :6443'").stdout.count("127.0.0.1:6443") == 1,
+            10,
+            "the stand-in listener holds 127.0.0.1:6443",
+        )
         for minor in (36, 37):
             result = kubeadm(
                 host, "init --apiserver-advertise-address 172.28.44.21", KUBEADM_DOUBLE_VERSION=RELEASES[minor]
