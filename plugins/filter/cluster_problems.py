@@ -24,7 +24,7 @@ from ansible_collections.kubeha.kubeadm.plugins.module_utils._runtime_support im
     containerd_minimum,
     containerd_version,
 )
-from ansible_collections.kubeha.kubeadm.plugins.plugin_utils import _cluster
+from ansible_collections.kubeha.kubeadm.plugins.plugin_utils import _cluster, _upgrade
 
 DOCUMENTATION = r"""
 name: cluster_problems
@@ -106,6 +106,21 @@ options:
         elements: str
         required: false
         default: []
+      upgrade:
+        description:
+          - Given by C(playbooks/upgrade.yml), to validate an upgrade of the running cluster to
+            C(kubernetes_version) instead of an installation. The installed versions may then
+            differ from the request; the upgrade's own rules apply instead (one minor at a time,
+            never down, every node Ready, every etcd member healthy, the target's packages in
+            the repository).
+          - C(nodes), the parsed C(kubectl get nodes -o json) read on a control plane (null when no
+            API server answered). Each node on packages gives, in O(_input.hosts), a C(repository)
+            dict with C(url) (the target minor's repository), C(status) (the HTTP status of reading
+            its C(Packages) index), C(error) and C(content) (the index).
+          - Without it (an installation), a control plane that runs an older release than the
+            request is an error naming C(upgrade.yml); one that runs a newer one, an error too.
+        type: dict
+        required: false
 notes:
   - Supported Kubernetes versions are the three minors upstream maintains (1.35 to 1.37); 1.34,
     past its end of life, only for a cluster that already runs it (a warning says how to upgrade).
@@ -197,8 +212,6 @@ HOSTNAME = re.compile(
     r"^(?=.{1,253}$)[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?(\.[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?)*\.?$"
 )
 VERSION = re.compile(r"^v?(\d+)\.(\d+)\.(\d+)(?:[-+].*)?$")
-# `kubeadm version -o short` prints v1.37.1; `kubelet --version` prints "Kubernetes v1.37.1".
-INSTALLED_VERSION = re.compile(r"v?(\d+)\.(\d+)\.(\d+)")
 
 Resolver = Callable[[str], bool]
 Problem = dict[str, str]
@@ -257,13 +270,7 @@ def _version(value: Any) -> tuple[int, int, int] | None:
 
 def _installed(value: Any) -> tuple[int, int, int] | None:
     """`kubeadm=v1.37.1` (binary), `kubelet=installed=1.37.1-1.1` (package status=version)."""
-    text = str(value or "").split("=", 1)[-1]
-    if "=" in text:
-        status, text = text.split("=", 1)
-        if status != "installed":
-            return None
-    match = INSTALLED_VERSION.search(text)
-    return (int(match[1]), int(match[2]), int(match[3])) if match else None
+    return _upgrade.parse_version(value)
 
 
 def _tristate(value: Any) -> bool | None:
@@ -409,6 +416,7 @@ class _Checker:
         self.pod_net = None
         self.service_net = None
         self.version = None
+        self.upgrade = data.get("upgrade") if isinstance(data.get("upgrade"), dict) else None
 
     def _cluster_view(self) -> dict[str, Any]:
         """The cluster-wide variables as the init host sees them (the playbook reads them there)."""
@@ -431,7 +439,11 @@ class _Checker:
         self.endpoint()
         self.nodes_identity()
         self.systems()
-        self.installed_versions()
+        if self.upgrade is None:
+            self.running_versions()
+            self.installed_versions()
+        else:
+            self.upgrade_rules()
         self.container_runtimes()
         self.cgroups()
         self.keepalived()
@@ -811,13 +823,90 @@ class _Checker:
                     f"run this host on a supported system ({listed}).",
                 )
 
+    def _behind(self) -> list[str]:
+        """Control planes that run an older release than the request."""
+        if self.version is None:
+            return []
+        return [h for h in self.cps if (self._running(h) or self.version) < self.version]
+
+    def running_versions(self) -> None:
+        """An installation never moves a running cluster to another release: that is upgrade.yml's."""
+        if self.version is None:
+            return
+        want = _dotted(self.version)
+        behind = self._behind()
+        if behind:
+            running = _dotted(min(self._running(h) or self.version for h in behind))
+            self.report.error(
+                behind,
+                "kubeha_kubernetes_version",
+                f"{want} is requested but this control plane runs {running}: ha_cluster.yml never upgrades a "
+                "running cluster, and nothing was changed.",
+                f"upgrade with playbooks/upgrade.yml (ansible-playbook kubeha.kubeadm.upgrade -i <inventory> "
+                f"-e kubeha_kubernetes_version={want}), or set kubeha_kubernetes_version: {running}.",
+            )
+        ahead = [h for h in self.cps if (self._running(h) or self.version) > self.version]
+        if ahead:
+            running = _dotted(max(self._running(h) or self.version for h in ahead))
+            self.report.error(
+                ahead,
+                "kubeha_kubernetes_version",
+                f"{want} is requested but this control plane runs {running}, a newer release: Kubernetes "
+                "is never downgraded, and nothing was changed.",
+                f"set kubeha_kubernetes_version: {running}.",
+            )
+
+    def upgrade_rules(self) -> None:
+        """Validation for upgrade.yml: the rules of plugin_utils/_upgrade.py."""
+        if self.version is None:
+            return
+        upgrade = self.upgrade or {}
+        nodes = []
+        for host in self.nodes:
+            info = self.hosts.get(host)
+            if info is None:
+                continue  # unreachable: reported as such
+            nodes.append(
+                _upgrade.Node(
+                    host=host,
+                    node_name=str(info.get("node_name") or host),
+                    control_plane=host in self.cps,
+                    apiserver=_installed(info.get("running_version")),
+                    kubeadm=_installed(info.get("kubeadm_version")),
+                    kubelet=_installed(info.get("kubelet_version")),
+                    source=str(info.get("prerequisites_source") or "packages"),
+                )
+            )
+        etcd = {
+            h: _tristate((self.hosts[h].get("etcd") or {}).get("healthy"))
+            for h in self.cps
+            if h in self.hosts and _tristate((self.hosts[h].get("etcd") or {}).get("member"))
+        }
+        repositories = {}
+        for host, info in self.hosts.items():
+            repo = info.get("repository")
+            if host not in self.nodes or not isinstance(repo, dict) or not repo.get("url"):
+                continue
+            status = repo.get("status")
+            repositories[str(host)] = _upgrade.Repository(
+                url=str(repo.get("url") or ""),
+                status=int(status) if str(status).lstrip("-").isdigit() else -1,
+                error=str(repo.get("error") or ""),
+                versions=_upgrade.package_versions(str(repo.get("content") or "")),
+            )
+        for finding in _upgrade.check(
+            self.version, nodes, _upgrade.api_nodes(upgrade.get("nodes")), etcd, repositories
+        ):
+            self.report.error(finding.hosts, finding.variable, finding.message, finding.fix)
+
     def installed_versions(self) -> None:
         if self.version is None:
             return
         want = self.version
+        behind = self._behind()
         for host in self.nodes:
             info = self.hosts.get(host)
-            if info is None:
+            if info is None or behind:
                 continue
             kubeadm = _installed(info.get("kubeadm_version"))
             kubelet = _installed(info.get("kubelet_version"))
@@ -835,8 +924,8 @@ class _Checker:
                     host,
                     "kubeha_kubernetes_version",
                     f"{_dotted(want)} is requested but kubeadm {_dotted(kubeadm)} is installed.",
-                    f"set kubeha_kubernetes_version: {_dotted(kubeadm)}, or upgrade the cluster with kubeadm upgrade "
-                    "before changing the version here.",
+                    f"set kubeha_kubernetes_version: {_dotted(kubeadm)}, or upgrade the cluster with "
+                    "playbooks/upgrade.yml before changing the version here.",
                 )
             if kubelet is None:
                 continue

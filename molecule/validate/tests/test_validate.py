@@ -232,6 +232,27 @@ CASES = [
             "rm -rf /etc/kubeha-test /etc/kubernetes/manifests/kube-apiserver.yaml",
         ),
     ),
+    # val-cp1 runs 1.36.5 (its manifest and its kubeadm): ha_cluster.yml with 1.37.1 would upgrade it.
+    Case(
+        "newer-version-on-a-running-cluster-names-upgrade-yml",
+        set_var("kubeha_kubernetes_version", "1.37.1"),
+        [
+            (
+                "error",
+                "val-cp1",
+                "kubeha_kubernetes_version",
+                "upgrade with playbooks/upgrade.yml (ansible-playbook kubeha.kubeadm.upgrade -i <inventory> "
+                "-e kubeha_kubernetes_version=1.37.1)",
+            )
+        ],
+        host_setup=(
+            "val-cp1",
+            "mkdir -p /etc/kubeha-test /etc/kubernetes/manifests && echo v1.36.5 > /etc/kubeha-test/kubeadm-version"
+            " && printf 'spec:\\n  containers:\\n  - image: registry.k8s.io/kube-apiserver:v1.36.5\\n'"
+            " > /etc/kubernetes/manifests/kube-apiserver.yaml",
+            "rm -rf /etc/kubeha-test /etc/kubernetes/manifests/kube-apiserver.yaml",
+        ),
+    ),
     Case(
         "kubernetes-version-skew",
         set_var("kubeha_kubernetes_version", "1.36.5"),

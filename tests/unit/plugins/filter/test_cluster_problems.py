@@ -1043,3 +1043,66 @@ def test_the_stand_in_manifests_have_no_calico_release_to_check() -> None:
     data = on_release(valid(), "1.37.1")
     data["cluster"].update(cni_version="v3.32.1", cni_test_manifests=True)
     assert run(data) == []
+
+
+def running_at(data: dict, version: str) -> dict:
+    """Every node of the valid cluster installed at `version`, its control planes running it."""
+    for name in ("cp1", "cp2", "cp3", "w1"):
+        by_host(data, name).update(
+            kubeadm_version=f"kubeadm=v{version}", kubelet_version=f"kubelet=installed={version}-1.1"
+        )
+    for name in ("cp1", "cp2", "cp3"):
+        by_host(data, name).update(running_version=f"apiserver=v{version}", etcd={"member": True, "healthy": True})
+    return data
+
+
+def test_an_installation_on_a_cluster_running_an_older_release_refuses_and_names_upgrade_yml() -> None:
+    data = running_at(valid(), "1.36.5")
+    problems = run(data)
+    assert [(p["severity"], p["host"], p["variable"]) for p in problems] == [
+        ("error", "cp1, cp2, cp3", "kubeha_kubernetes_version")
+    ], problems
+    assert (
+        "1.37.1 is requested but this control plane runs 1.36.5: ha_cluster.yml never upgrades"
+        in problems[0]["message"]
+    )
+    assert "playbooks/upgrade.yml (ansible-playbook kubeha.kubeadm.upgrade" in problems[0]["fix"]
+    assert "-e kubeha_kubernetes_version=1.37.1" in problems[0]["fix"]
+    # At the running release there is nothing to say; a newer one running is refused too.
+    assert run(running_at(valid(), "1.37.1")) == []
+    newer = running_at(valid(), "1.37.1")
+    newer["cluster"]["kubernetes_version"] = "1.37.0"
+    assert [p["message"] for p in run(newer) if "never downgraded" in p["message"]], run(newer)
+
+
+def upgrade_input(data: dict, target: str, nodes_ready: bool = True, index_versions: tuple = ("1.37.1",)) -> dict:
+    data["cluster"]["kubernetes_version"] = target
+    minor = ".".join(target.split(".")[:2])
+    content = "\n\n".join(
+        f"Package: {p}\nVersion: {v}-1.1" for p in ("kubeadm", "kubelet", "kubectl") for v in index_versions
+    )
+    items = [
+        {
+            "metadata": {"name": name},
+            "status": {"conditions": [{"type": "Ready", "status": "True" if nodes_ready else "False"}]},
+        }
+        for name in ("cp1", "cp2", "cp3", "w1")
+    ]
+    data["upgrade"] = {"nodes": {"items": items}}
+    for name in ("cp1", "cp2", "cp3", "w1"):
+        by_host(data, name)["repository"] = {"url": f"https://repo/v{minor}/deb/", "status": 200, "content": content}
+    return data
+
+
+def test_an_upgrade_validates_with_the_upgrade_rules_instead_of_the_installed_versions() -> None:
+    assert run(upgrade_input(running_at(valid(), "1.36.5"), "1.37.1")) == []
+    problems = run(
+        upgrade_input(running_at(valid(), "1.36.5"), "1.37.1", nodes_ready=False, index_versions=("1.37.0",))
+    )
+    lines = [p["line"] for p in problems]
+    assert all(p["severity"] == "error" for p in problems)
+    assert any("[w1] ansible_host: node w1 is not Ready" in line for line in lines), lines
+    assert any("has no kubeadm, kubelet, kubectl at 1.37.1 (it has 1.37.0)" in line for line in lines), lines
+    downgrade = run(upgrade_input(running_at(valid(), "1.37.1"), "1.36.5", index_versions=("1.36.5",)))
+    assert [p["variable"] for p in downgrade] == ["kubeha_kubernetes_version"], downgrade
+    assert "never downgrades" in downgrade[0]["message"]
