@@ -84,6 +84,7 @@ def test_the_page_from_a_recorded_result_set(tmp_path: Path) -> None:
     assert "kubeadm test double" in text
     assert "not a real Kubernetes cluster" in text
     assert "2 cores (AMD EPYC), 23 GiB memory" in text
+    assert "load average as the runs started: 0.5 to 2.5" in text
     assert "forks = 30, pipelining = True" in text
     lines = text.splitlines()
     header = "| step | hosts | runs | wall median (s) | min | max | changed | tasks per host (mean / max) |"
