@@ -91,14 +91,18 @@ def test_the_page_from_a_recorded_result_set(tmp_path: Path) -> None:
     rows = table(lines, header)
     # Median 25 of 30/20/25; changed and tasks of that median run; new hosts' changes apart.
     assert rows[0] == "| no-op re-run, 6 hosts | 6 | 3 | 25.0 | 20.0 | 30.0 | 0 | 31 / 41 |"
-    assert rows[1] == "| add 2 workers (to 8 hosts) | 8 | 1 | 50.0 | 50.0 | 50.0 | 13 (1 existing) | 50 / 60 |"
+    assert rows[1] == "| no-op re-run, 6 hosts, playbooks at abc1234 | 6 | 1 | 50.0 | 50.0 | 50.0 | 0 | 40 / 40 |"
+    assert rows[2] == "| add 2 workers (to 8 hosts) | 8 | 1 | 50.0 | 50.0 | 50.0 | 13 (1 existing) | 50 / 60 |"
     split_header = "| step | validate | prerequisites | worker joins | other plays |"
     split = table(lines, split_header)
     assert split[0] == "| no-op re-run, 6 hosts | 5.0 | 17.5 |  |  |"
-    assert split[1] == "| add 2 workers (to 8 hosts) |  |  | 30.0 | 2.0 |"
+    assert split[1] == "| no-op re-run, 6 hosts, playbooks at abc1234 | 10.0 |  |  |  |"
+    assert split[2] == "| add 2 workers (to 8 hosts) |  |  | 30.0 | 2.0 |"
     assert "- adding 20 workers / adding 2" not in text  # no add20 in this set
-    assert len(rows) == 2
-    assert len(split) == 2
+    assert len(rows) == 3
+    assert len(split) == 3
+    # A --compare pair: these playbooks' median over the other checkout's.
+    assert "- noop: these playbooks / those at abc1234: 0.50" in text
 
 
 def test_the_committed_page_is_the_committed_result_set() -> None:
