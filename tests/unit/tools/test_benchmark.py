@@ -105,11 +105,6 @@ def test_the_page_from_a_recorded_result_set(tmp_path: Path) -> None:
     assert "- noop: these playbooks / those at abc1234: 0.50" in text
 
 
-def test_the_committed_page_is_the_committed_result_set() -> None:
-    results = json.loads((ROOT / "docs" / "performance.json").read_text())
-    assert (ROOT / "docs" / "performance.md").read_text() == load().render(results)
-
-
 def test_the_extra_inventory_extends_the_lab(tmp_path: Path) -> None:
     benchmark = load()
     extra = tmp_path / "extra.yml"
