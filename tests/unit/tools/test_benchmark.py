@@ -38,6 +38,20 @@ def command(*argv: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def ansible(program: str, argv: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """An Ansible command of this venv, with none of the caller's ANSIBLE_* settings but these."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
+    return subprocess.run(
+        [str(Path(sys.executable).parent / program), *argv],
+        cwd=cwd,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
 def test_help_names_every_step_and_option() -> None:
     result = command("--help")
     assert result.returncode == 0, result.stderr
@@ -109,17 +123,11 @@ def test_the_extra_inventory_extends_the_lab(tmp_path: Path) -> None:
     benchmark = load()
     extra = tmp_path / "extra.yml"
     benchmark.extra_inventory(extra, benchmark.WORKERS_2 + benchmark.WORKERS_20 + benchmark.CONTROL_PLANE)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
-    env["ANSIBLE_COLLECTIONS_PATH"] = str(ROOT / ".venv" / "collections")
-    program = str(Path(sys.executable).parent / "ansible-inventory")
-    result = subprocess.run(
-        [program, "-i", "inventories/lab", "-i", str(extra), "--list"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+    result = ansible(
+        "ansible-inventory",
+        ["-i", "inventories/lab", "-i", str(extra), "--list"],
+        ROOT,
+        ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".venv" / "collections"),
     )
     assert result.returncode == 0, result.stderr
     assert "WARNING" not in result.stderr, result.stderr
@@ -168,22 +176,14 @@ def test_the_callback_records_plays_tasks_and_changes(tmp_path: Path) -> None:
         f"a ansible_python_interpreter={sys.executable}\nb ansible_python_interpreter={sys.executable}\n"
     )
     record = tmp_path / "record.json"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
-    env.update(
+    result = ansible(
+        "ansible-playbook",
+        ["-i", "hosts.ini", "play.yml"],
+        tmp_path,
         ANSIBLE_CONFIG=str(tmp_path / "ansible.cfg"),
         ANSIBLE_CALLBACK_PLUGINS=str(ROOT / "tools" / "benchmark_plugins"),
         ANSIBLE_CALLBACKS_ENABLED="kubeha_benchmark",
         KUBEHA_BENCHMARK_RECORD=str(record),
-    )
-    program = str(Path(sys.executable).parent / "ansible-playbook")
-    result = subprocess.run(
-        [program, "-i", "hosts.ini", "play.yml"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     data = json.loads(record.read_text())
