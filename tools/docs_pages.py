@@ -4,7 +4,14 @@
 troubleshooting.rst: one section per failure category the modules report, from the failure
 tables in plugins/module_utils (every ``*FAILURE_ADVICE`` mapping of category to (what went
 wrong, how to fix it)), in the order of FAILURE_CATEGORIES, with the modules whose RETURN
-documents the category. Generated on every build, so the page cannot drift from the code.
+documents the category.
+
+validation.rst: every check of playbooks/validate.yml, one row per problem it can report (each
+``report.error``/``report.warning`` call of the cluster_problems filter and its
+plugins/plugin_utils/_checks_*.py, read from their source), with the variable it names, its
+message and its fix; then the ranges and formats of the role variables (_checks_inputs).
+
+Generated on every build, so the pages cannot drift from the code.
 """
 
 from __future__ import annotations
@@ -146,11 +153,214 @@ def troubleshooting() -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
+# --- validation.rst ---------------------------------------------------------------------------
+CHECK_SOURCES = (
+    "plugins/filter/cluster_problems.py",
+    *(f"plugins/plugin_utils/_checks_{c}.py" for c in ("ports", "networks", "names", "topology", "inputs")),
+)
+# The variable of a group as the checks name it (self.group[<key>]["variable"]).
+GROUP_VARIABLES = {
+    "loadbalancer": "kubeha_loadbalancer_group",
+    "control_plane": "kubeha_control_plane_group",
+    "workers": "kubeha_worker_group",
+}
+REPORT_CALL = re.compile(r"\breport\.(error|warning)\(")
+
+
+def _module_constant(module: ast.AST | None, name: str) -> ast.AST | None:
+    """The value a module assigns to `name` at its top level."""
+    for node in getattr(module, "body", []):
+        if isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if any(isinstance(t, ast.Name) and t.id == name for t in targets):
+                return node.value
+    return None
+
+
+def _bindings(scope: ast.AST, name: str, module: ast.AST | None = None) -> list[ast.AST]:
+    """The expressions `name` is bound to in a scope: assignments, tuple assignments, for-loop tuples."""
+    found: list[ast.AST] = []
+    for node in ast.walk(scope):
+        if isinstance(node, ast.Assign):
+            for target in node.targets:
+                if isinstance(target, ast.Name) and target.id == name:
+                    found.append(node.value)
+                elif isinstance(target, ast.Tuple) and isinstance(node.value, ast.Tuple):
+                    found += [
+                        v for t, v in zip(target.elts, node.value.elts) if isinstance(t, ast.Name) and t.id == name
+                    ]
+        elif isinstance(node, ast.For) and isinstance(node.target, ast.Tuple):
+            index = next((i for i, t in enumerate(node.target.elts) if isinstance(t, ast.Name) and t.id == name), None)
+            iterated = node.iter
+            if isinstance(iterated, ast.Name):  # a module constant's tuple of tuples
+                iterated = _module_constant(module, iterated.id) or iterated
+            if index is not None and isinstance(iterated, (ast.Tuple, ast.List)):
+                found += [e.elts[index] for e in iterated.elts if isinstance(e, ast.Tuple)]
+    return found
+
+
+def _joined(node: ast.JoinedStr, scopes: list[ast.AST]) -> str:
+    """An f-string's text: module constants filled in, `<name>` for a variable, `<...>` for an expression."""
+    text = ""
+    for part in node.values:
+        if isinstance(part, ast.Constant):
+            text += str(part.value)
+            continue
+        value = part.value  # type: ignore[attr-defined]
+        constant = _module_constant(scopes[-1], value.id) if isinstance(value, ast.Name) else None
+        if isinstance(constant, ast.Constant):
+            text += str(constant.value)
+        else:
+            text += f"<{value.id}>" if isinstance(value, ast.Name) else "<...>"
+    return text
+
+
+def _named(node: ast.AST, scopes: list[ast.AST]) -> list[str] | None:
+    """A group's variable (self.group[<key>]["variable"]) or what a name is bound to; None when neither."""
+    if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Subscript):
+        key = node.value.slice
+        if isinstance(key, ast.Constant) and key.value in GROUP_VARIABLES:
+            return [GROUP_VARIABLES[key.value]]
+    if isinstance(node, ast.Name):
+        for scope in scopes:
+            bound = _bindings(scope, node.id, scopes[-1])
+            if bound:
+                return [t for value in bound for t in _template(value, scopes)]
+    return None
+
+
+def _template(node: ast.AST, scopes: list[ast.AST]) -> list[str]:
+    """The texts a message, fix or variable argument can read (both sides of a conditional)."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        found = [node.value]
+    elif isinstance(node, ast.JoinedStr):
+        found = [_joined(node, scopes)]
+    elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        found = [a + b for a in _template(node.left, scopes) for b in _template(node.right, scopes)]
+    elif isinstance(node, ast.IfExp):
+        found = _template(node.body, scopes) + _template(node.orelse, scopes)
+    elif isinstance(node, ast.Call):
+        found = ["<...>"]
+    else:
+        found = _named(node, scopes) or []
+    if not found:
+        raise SystemExit(f"docs_pages: cannot read the check argument {ast.unparse(node)!r} (line {node.lineno})")
+    return found
+
+
+def _is_report(call: ast.AST) -> bool:
+    return (
+        isinstance(call, ast.Call)
+        and isinstance(call.func, ast.Attribute)
+        and call.func.attr in ("error", "warning")
+        and ast.unparse(call.func.value).endswith("report")
+    )
+
+
+def validation_rows() -> list[dict[str, str]]:
+    """One row per problem a check can report, in source order: concern, check, severity, variable, message, fix."""
+    rows = []
+    for source in CHECK_SOURCES:
+        tree = ast.parse((ROOT / source).read_text())
+        concern = Path(source).stem.replace("_checks_", "") if "_checks_" in source else "general"
+        # Each call with the innermost function that holds it, in source order.
+        owner: dict[int, tuple[ast.Call, ast.FunctionDef]] = {}
+        for function in (n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)):
+            for call in (c for c in ast.walk(function) if _is_report(c)):
+                held = owner.get(id(call))
+                if held is None or held[1].lineno < function.lineno:
+                    owner[id(call)] = (call, function)  # type: ignore[assignment]
+        for call, function in sorted(owner.values(), key=lambda pair: pair[0].lineno):
+            _host, variable, message, fix = call.args
+            scopes = [function, tree]
+            names = _template(variable, scopes)
+            if any("<...>" in name for name in names):
+                raise SystemExit(f"docs_pages: cannot name the variable of the check at {source}:{call.lineno}")
+            rows.append(
+                {
+                    "concern": concern,
+                    "check": function.name,
+                    "severity": call.func.attr,  # type: ignore[attr-defined]
+                    "variable": " / ".join(dict.fromkeys(names)),
+                    "message": " / ".join(_template(message, scopes)),
+                    "fix": " / ".join(_template(fix, scopes)),
+                }
+            )
+    return rows
+
+
+def report_calls() -> int:
+    """How many report.error/report.warning calls the check sources hold (the rows there must be)."""
+    return sum(len(REPORT_CALL.findall((ROOT / source).read_text())) for source in CHECK_SOURCES)
+
+
+def _table(header: list[str], rows: list[list[str]], widths: str) -> list[str]:
+    lines = [".. list-table::", "   :header-rows: 1", f"   :widths: {widths}", ""]
+    for row in [header, *rows]:
+        lines += [f"   * - {row[0]}"] + [f"     - {cell}" for cell in row[1:]]
+    return [*lines, ""]
+
+
+VALIDATION_INTRO = """\
+.. _kubeha_validation:
+
+Validation checks
+=================
+
+``playbooks/validate.yml`` (the first play of ``ha_cluster.yml``) reads every host, changes
+none, and reports every problem at once, one line each, as::
+
+   ERROR [<hosts>] <variable>: <message> Fix: <fix>
+
+Errors stop the run before any host changes; warnings are only shown. The tables below are
+generated from the checks' source (the :ansplugin:`kubeha.kubeadm.cluster_problems#filter`
+filter and its ``plugins/plugin_utils/_checks_*.py``): one row per problem a check can report.
+``<name>`` stands for a value filled in when the problem is found, ``<...>`` for a computed one.
+"""
+
+
+def validation() -> str:
+    _checks_inputs = importlib.import_module(f"{COLLECTION}.plugins.plugin_utils._checks_inputs")
+    rows = validation_rows()
+    lines = [VALIDATION_INTRO]
+    for concern in dict.fromkeys(r["concern"] for r in rows):
+        title = f"Checks: {concern}"
+        lines += [title, "-" * len(title), ""]
+        cells = [
+            [f"``{r['check']}``", r["severity"], f"``{r['variable']}``", rst_text(r["message"]), rst_text(r["fix"])]
+            for r in rows
+            if r["concern"] == concern
+        ]
+        lines += _table(["Check", "Severity", "Variable", "Message", "Fix"], cells, "12 8 18 36 26")
+    title = "Role variables: type, choices, ranges and formats"
+    lines += [title, "-" * len(title), ""]
+    lines += [
+        "Every role variable the inventory sets is checked against its role's ``meta/argument_specs.yml``",
+        "(type and choices: ``'<value>' is not a valid <type>`` or ``is not one of <choices>``), then against",
+        "the range or format below (``<value> is out of range`` / ``is not <format>``). A variable with a",
+        "role's prefix that no role knows is a warning (a typo has no effect). Secret options are never read.",
+        "",
+    ]
+    options = _checks_inputs.role_options()
+    cells = []
+    for name in sorted(set(_checks_inputs.RANGES) | set(_checks_inputs.FORMATS)):
+        role, spec = options[name]
+        if name in _checks_inputs.RANGES:
+            low, high = _checks_inputs.RANGES[name]
+            rule = f"{low}-{high}" if high is not None else f"{low} or more"
+        else:
+            rule = _checks_inputs.FORMATS[name][1]
+        cells.append([f"``{name}``", role, spec.get("type", "str"), rst_text(rule)])
+    lines += _table(["Variable", "Role", "Type", "Range or format"], cells, "35 20 10 35")
+    return "\n".join(lines).rstrip() + "\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("dest", type=Path, help="the Sphinx source directory to write into")
     args = parser.parse_args(argv)
     (args.dest / "troubleshooting.rst").write_text(troubleshooting())
+    (args.dest / "validation.rst").write_text(validation())
     return 0
 
 

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any, Callable
 
 from ansible.errors import AnsibleFilterError
+from ansible.module_utils.parsing.convert_bool import boolean
 from ansible_collections.kubeha.kubeadm.plugins.plugin_utils._cluster import GROUP_KEYS, build_layout, host_inputs
 
 DOCUMENTATION = r"""
@@ -40,8 +41,17 @@ options:
         type: dict
         required: true
       api_port:
-        description: The API servers' port (C(kubeha_api_port)); empty means V(6443).
+        description:
+          - The API servers' port (C(kubeha_api_port)); empty means V(6443).
+          - Anything but an integer 1-65535 is an error, unless O(_input.validating) is true.
         type: raw
+      validating:
+        description:
+          - True while C(kubeha.kubeadm.validate) reads the hosts; a bad O(_input.api_port) then
+            lays the cluster out on V(6443) so that validation can report C(kubeha_api_port) itself,
+            with every other problem, instead of stopping at the first template that needs the layout.
+        type: bool
+        default: false
       init_host:
         description:
           - The control plane that initialises the cluster (C(kubeha_init_host)); empty means the
@@ -161,6 +171,7 @@ def cluster_layout(data: Mapping[str, Any], hostvars: Mapping[str, Any]) -> dict
             init_host=data.get("init_host"),
             control_plane_endpoint=data.get("control_plane_endpoint"),
             remove_nodes=data.get("remove_nodes"),
+            validating=boolean(data.get("validating", False), strict=False),
         )
     except ValueError as error:
         raise AnsibleFilterError(f"cluster_layout: {error}") from error

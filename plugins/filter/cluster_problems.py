@@ -24,7 +24,15 @@ from ansible_collections.kubeha.kubeadm.plugins.module_utils._runtime_support im
     containerd_minimum,
     containerd_version,
 )
-from ansible_collections.kubeha.kubeadm.plugins.plugin_utils import _cluster, _upgrade
+from ansible_collections.kubeha.kubeadm.plugins.plugin_utils import (
+    _checks_inputs,
+    _checks_names,
+    _checks_networks,
+    _checks_ports,
+    _checks_topology,
+    _cluster,
+    _upgrade,
+)
 
 DOCUMENTATION = r"""
 name: cluster_problems
@@ -63,7 +71,9 @@ options:
             C(control_plane_endpoint), C(api_port), C(pod_network_cidr), C(service_cidr),
             C(cluster_name), C(init_host), C(require_ha), C(allow_cgroup_v1)), plus C(kubeadm_config) (the
             kubeadm_init role's C(kubeadm_init_config_overrides), keyed by kind), C(cni_version), C(cni_manifests),
-            C(cni_checksums), C(cni_pinned_checksums) and C(cni_test_manifests) (the cni role's).
+            C(cni_checksums), C(cni_pinned_checksums), C(cni_test_manifests) and C(cni_block_size) (the cni role's).
+          - C(api_port) as the user gave it (empty for the default); one that is not a port is reported
+            as C(kubeha_api_port), and the cluster is laid out on the default port meanwhile.
           - When omitted, the C(cluster) view of the init host is used (see O(_input.hosts)).
           - An empty C(control_plane_endpoint) means none was given; the default (the keepalived
             VIP, else the first load balancer's address, on C(api_port)) is then checked.
@@ -87,8 +97,12 @@ options:
             C(kube-apiserver.yaml) manifest, that is the version the cluster runs; empty without one),
             C(cgroup_fs) (the file system type of C(/sys/fs/cgroup), C(cgroup2fs) for cgroup v2 and
             C(tmpfs) for cgroup v1; empty when unknown),
-            C(prerequisites_source), C(lb) (the host's load balancer settings; the VRRP
-            password only as C(keepalived_password_length)), C(cluster) (the cluster-wide
+            C(prerequisites_source), C(lb) (the host's load balancer settings, C(frontend_port),
+            C(keepalived_enabled), C(keepalived_vip), C(keepalived_hosts), C(keepalived_virtual_router_id),
+            C(keepalived_interface), C(keepalived_vip_prefix); the VRRP password only as
+            C(keepalived_password_length)), C(inputs) (every role variable the host sets, by name, secret
+            options left out, checked against the roles' C(meta/argument_specs.yml) and the ranges and
+            formats of C(plugins/plugin_utils/_checks_inputs.py)), C(cluster) (the cluster-wide
             variables as this host sees them, to catch per-host disagreements) and C(etcd)
             (C(member), true on a control plane with a stacked etcd manifest, and C(healthy), its
             local member's C(/health) answer, true when it sees a leader, false without one, null
@@ -133,6 +147,12 @@ notes:
     Calico release that Tigera does not test with the requested minor (3.31 with 1.32 to 1.35,
     3.32 with 1.34 to 1.36, 3.33 with 1.35 to 1.37); both tables are in
     C(plugins/module_utils/_runtime_support.py).
+  - The checks by concern (ports, networks, names, topology, role inputs) are in
+    C(plugins/plugin_utils/_checks_*.py); the documentation site's validation page lists every
+    problem they report, generated from their source.
+  - The pod network must give every node kube-controller-manager's share (C(node-cidr-mask-size),
+    /24 for IPv4 and /64 for IPv6 unless C(kubeadm_config) sets it) and room for twice the inventory's
+    nodes (the growth assumed; less is a warning).
   - When control planes already run stacked etcd members and none of those that answered sees
     a leader, the error names the members that must come back; the survivors are never to be
     reset. A new cluster (no etcd manifest yet) has no etcd check.
@@ -402,10 +422,17 @@ class _Checker:
                 api_port=self.cluster.get("api_port"),
                 init_host=self.cluster.get("init_host"),
                 control_plane_endpoint=self.cluster.get("control_plane_endpoint"),
+                validating=True,
             )
         except ValueError as error:
             raise AnsibleFilterError(f"cluster_problems: {error}") from error
         self.endpoint_given = self.layout.control_plane_endpoint_given
+        # What the endpoint would be without the one given (the fix of an endpoint that bypasses the LBs).
+        self.default_endpoint = _cluster.default_endpoint(
+            self.layout.loadbalancers,
+            {host: _host_inputs(host, info) for host, info in self.hosts.items()},
+            self.layout.api_port,
+        )
         self.cluster["control_plane_endpoint"] = self.layout.control_plane_endpoint
         self.nodes = self.layout.nodes
         self.everyone = self.layout.all_hosts
@@ -450,6 +477,12 @@ class _Checker:
         self.cni()
         self.cni_tested()
         self.kubeadm_overrides()
+        # The rules by concern, in plugins/plugin_utils/_checks_*.py.
+        _checks_ports.ports(self)
+        _checks_networks.networks(self)
+        _checks_names.names(self)
+        _checks_topology.topology(self)
+        _checks_inputs.inputs(self)
         return self.report.sorted()
 
     # hosts that gave no facts (unreachable, failed): every host check below skips them
@@ -549,7 +582,8 @@ class _Checker:
             )
         port = self.layout.api_port
         for host in [h for h in self.lbs if h in self.cps]:
-            frontend = int(((self.hosts.get(host) or {}).get("lb") or {}).get("frontend_port") or port)
+            # A frontend port that is not a number is the port check's (_checks_ports).
+            frontend = _cluster.port_number(((self.hosts.get(host) or {}).get("lb") or {}).get("frontend_port")) or port
             if frontend == port:
                 self.report.error(
                     host,
@@ -737,8 +771,8 @@ class _Checker:
         lb_addresses = self._lb_addresses()
         if host in lb_addresses:
             for lb_host in self.lbs:
-                frontend = int(((self.hosts.get(lb_host) or {}).get("lb") or {}).get("frontend_port") or 6443)
-                if frontend != port:
+                frontend = _cluster.port_number(((self.hosts.get(lb_host) or {}).get("lb") or {}).get("frontend_port"))
+                if frontend is not None and frontend != port:
                     self.report.error(
                         lb_host,
                         "kubeha_control_plane_endpoint",

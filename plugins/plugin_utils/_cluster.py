@@ -104,13 +104,25 @@ def host_inputs(name: str, host_vars: Mapping[str, Any]) -> HostInputs:
     )
 
 
-def _api_port(value: Any) -> int:
-    if value in (None, ""):
-        return DEFAULT_API_PORT
+def port_number(value: Any) -> int | None:
+    """A TCP port (1-65535) from an int or its decimal text; None for anything else (bool, float, words)."""
+    if isinstance(value, bool):
+        return None
     text = str(value).strip()
     if not text.isdigit() or not 1 <= int(text) <= 65535:
-        raise ValueError(f"kubeha_api_port: '{value}' is not a port; set it to 1-65535 (default {DEFAULT_API_PORT})")
+        return None
     return int(text)
+
+
+def _api_port(value: Any, validating: bool = False) -> int:
+    if value in (None, ""):
+        return DEFAULT_API_PORT
+    port = port_number(value)
+    if port is None:
+        if validating:
+            return DEFAULT_API_PORT
+        raise ValueError(f"kubeha_api_port: '{value}' is not a port; set it to 1-65535 (default {DEFAULT_API_PORT})")
+    return port
 
 
 def default_endpoint(loadbalancers: list[str], hosts: Mapping[str, HostInputs], api_port: int) -> str:
@@ -130,14 +142,17 @@ def build_layout(
     init_host: Any = None,
     control_plane_endpoint: Any = None,
     remove_nodes: Any = None,
+    validating: bool = False,
 ) -> Layout:
     """The layout from the three groups' hosts, each host's inputs and the cluster-wide inputs.
 
     A host missing from `hosts` has an unknown address ("") and its inventory hostname as its
-    node name; an empty or None cluster-wide input takes its default.
+    node name; an empty or None cluster-wide input takes its default. A port that is not one
+    stops everything (ValueError) unless `validating`: validation then lays the cluster out on
+    the default port and reports the variable the user set itself.
     """
     lbs, cps, workers = (unique(groups.get(key) or []) for key in GROUP_KEYS)
-    port = _api_port(api_port)
+    port = _api_port(api_port, validating)
     everyone = unique(lbs + cps + workers)
     nodes = unique(cps + workers)
     address_of = {name: hosts[name].address if name in hosts else "" for name in everyone}

@@ -271,3 +271,17 @@ def plain(text: str) -> str:
     for fancy, ascii_ in TYPOGRAPHY:
         text = text.replace(fancy, ascii_)
     return " ".join(text.split())
+
+
+def test_validation_page_has_every_check(site: Path, crawl: dict[Path, Page]) -> None:
+    spec = importlib.util.spec_from_file_location("kubeha_docs_pages", ROOT / "tools" / "docs_pages.py")
+    assert spec is not None
+    assert spec.loader is not None
+    pages = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(pages)
+    text = plain(crawl[(site / "validation.html").resolve()].text)
+    rows = pages.validation_rows()
+    assert len(rows) == pages.report_calls()
+    for row in rows:
+        for words in (row["variable"], row["message"], row["fix"]):
+            assert plain(words) in text, f"{row['check']}: {words!r} is not on the page"

@@ -37,6 +37,9 @@ GROUP_HOSTS = {
     "control_plane": {"val-cp1": "172.28.70.21", "val-cp2": "172.28.70.22", "val-cp3": "172.28.70.23"},
     "workers": {"val-w1": "172.28.70.31"},
 }
+# How the checks name every host, and every control plane, of this inventory.
+EVERY_HOST = "val-lb1, val-cp1, val-cp2, val-cp3, val-w1"
+CONTROL_PLANES = "val-cp1, val-cp2, val-cp3"
 # The same valid settings as molecule.yml's inventory.
 BASE_VARS = {
     "ansible_connection": "community.docker.docker",
@@ -122,6 +125,9 @@ class Case:
     passes: bool = False
     # A host-side setup for the run (its hosts are then not shared with concurrent cases).
     host_setup: tuple[str, str, str] | None = None
+    # Cases of one batch share a run: each breaks its own variable (validation reports every
+    # problem at once) and each asserts its own line; a batch either fails or passes as a whole.
+    batch: str = ""
     output: str = field(default="", repr=False)
     returncode: int = -1
     hosts: set[str] = field(default_factory=set)
@@ -318,6 +324,195 @@ CASES = [
             ("error", "val-lb1", "loadbalancer_keepalived_password", "set loadbalancer_keepalived_password"),
         ],
     ),
+    # A bad kubeha_api_port is reported under its own name, with the other problems.
+    Case(
+        "api-port-not-a-number",
+        set_var("kubeha_api_port", "6443/tcp"),
+        [("error", "all", "kubeha_api_port", "set kubeha_api_port to an integer 1-65535")],
+    ),
+    Case(
+        "api-port-is-etcds",
+        set_var("kubeha_api_port", 2379),
+        [("error", CONTROL_PLANES, "kubeha_api_port", "set kubeha_api_port to a free port")],
+        batch="ports-names-choices",
+    ),
+    Case(
+        "cluster-name-with-a-blank",
+        set_var("kubeha_cluster_name", "prod eu"),
+        [("error", "all", "kubeha_cluster_name", "kubeha_cluster_name: prod-eu")],
+        batch="ports-names-choices",
+    ),
+    Case(
+        "role-input-not-a-choice",
+        set_var("cni_calico_encapsulation", "vxlan"),
+        [("error", EVERY_HOST, "cni_calico_encapsulation", "set cni_calico_encapsulation to one of VXLANCrossSubnet")],
+        batch="ports-names-choices",
+    ),
+    Case(
+        "api-port-out-of-range",
+        set_var("kubeha_api_port", 70000),
+        [("error", "all", "kubeha_api_port", "set kubeha_api_port to an integer 1-65535")],
+        batch="range-size-interface",
+    ),
+    Case(
+        "service-network-too-small",
+        set_var("kubeha_service_cidr", "10.96.0.0/29"),
+        [("error", "all", "kubeha_service_cidr", "set kubeha_service_cidr to a /28 or wider network")],
+        batch="range-size-interface",
+    ),
+    Case(
+        "keepalived-interface-name-too-long",
+        set_var("loadbalancer_keepalived_interface", "enp0s31f6-management"),
+        [("error", "val-lb1", "loadbalancer_keepalived_interface", "or leave it empty for the default route's")],
+        batch="range-size-interface",
+    ),
+    Case(
+        "pod-network-too-small-for-the-nodes",
+        set_var("kubeha_pod_network_cidr", "10.244.0.0/23"),
+        [("error", "all", "kubeha_pod_network_cidr", "set kubeha_pod_network_cidr to a /21 or wider network")],
+        batch="capacity-label-type",
+    ),
+    Case(
+        "node-name-longer-than-a-label",
+        set_host_var(
+            "workers", "val-w1", "kubeha_node_name", "worker-01.rack-17.frankfurt-2.production.cluster.example.internal"
+        ),
+        [("error", "val-w1", "kubeha_node_name", "to at most 63 characters")],
+        batch="capacity-label-type",
+    ),
+    Case(
+        "role-input-wrong-type",
+        set_var("loadbalancer_server_maxconn", "lots"),
+        [
+            (
+                "error",
+                EVERY_HOST,
+                "loadbalancer_server_maxconn",
+                "set loadbalancer_server_maxconn to a value of type int",
+            )
+        ],
+        batch="capacity-label-type",
+    ),
+    Case(
+        "pod-network-smaller-than-a-node-share",
+        set_var("kubeha_pod_network_cidr", "10.244.0.0/25"),
+        [("error", "all", "kubeha_pod_network_cidr", "set kubeha_pod_network_cidr to a /16 or wider network")],
+        batch="share-size-members",
+    ),
+    Case(
+        "service-network-too-large",
+        set_var("kubeha_service_cidr", "100.64.0.0/10"),
+        [("error", "all", "kubeha_service_cidr", "set kubeha_service_cidr to a /12 or narrower network")],
+        batch="share-size-members",
+    ),
+    Case(
+        "keepalived-hosts-not-load-balancers",
+        set_var("loadbalancer_keepalived_hosts", ["val-lb1", "val-lb2"]),
+        [("error", "val-lb1", "loadbalancer_keepalived_hosts", "list each load balancer of the group once (val-lb1)")],
+        batch="share-size-members",
+    ),
+    Case(
+        "service-network-other-family",
+        set_var("kubeha_service_cidr", "fd00:10:96::/108"),
+        [("error", "all", "kubeha_service_cidr", "to networks of the same family")],
+        batch="family-case-range",
+    ),
+    Case(
+        "cluster-name-upper-case",
+        set_var("kubeha_cluster_name", "Prod_Cluster"),
+        [("error", "all", "kubeha_cluster_name", "kubeha_cluster_name: prod-cluster")],
+        batch="family-case-range",
+    ),
+    Case(
+        "role-input-out-of-range",
+        set_var("loadbalancer_server_weight", 300),
+        [("error", EVERY_HOST, "loadbalancer_server_weight", "set loadbalancer_server_weight to 0-256")],
+        batch="family-case-range",
+    ),
+    Case(
+        "endpoint-is-a-control-plane",
+        set_var("kubeha_control_plane_endpoint", "172.28.70.21:6443"),
+        [
+            (
+                "error",
+                "all",
+                "kubeha_control_plane_endpoint",
+                "leave kubeha_control_plane_endpoint unset (it then is 172.28.70.100:6443)",
+            )
+        ],
+        batch="bypass-interface-time",
+    ),
+    Case(
+        "keepalived-interface-missing",
+        set_var("loadbalancer_keepalived_interface", "eth1"),
+        [
+            (
+                "error",
+                "val-lb1",
+                "loadbalancer_keepalived_interface",
+                "set loadbalancer_keepalived_interface to one of them",
+            )
+        ],
+        batch="bypass-interface-time",
+    ),
+    Case(
+        "role-input-not-an-haproxy-time",
+        set_var("loadbalancer_timeout_client", "1 hour"),
+        [("error", EVERY_HOST, "loadbalancer_timeout_client", "set loadbalancer_timeout_client to an haproxy time")],
+        batch="bypass-interface-time",
+    ),
+    Case(
+        "endpoint-is-one-load-balancer-not-the-vip",
+        set_var("kubeha_control_plane_endpoint", "172.28.70.11:6443"),
+        [("error", "all", "kubeha_control_plane_endpoint", "or use the VIP")],
+        batch="vip-domain-ttl-block",
+    ),
+    Case(
+        "dns-domain-upper-case",
+        set_var("kubeadm_init_dns_domain", "Cluster.Local"),
+        [("error", EVERY_HOST, "kubeadm_init_dns_domain", "set kubeadm_init_dns_domain to a DNS domain")],
+        batch="vip-domain-ttl-block",
+    ),
+    Case(
+        "token-ttl-not-a-duration",
+        set_var("kubeadm_init_token_ttl", "2 hours"),
+        [("error", EVERY_HOST, "kubeadm_init_token_ttl", "set kubeadm_init_token_ttl to a duration such as 2h")],
+        batch="vip-domain-ttl-block",
+    ),
+    Case(
+        "calico-block-size-of-the-other-family",
+        set_var("cni_calico_block_size", 122),
+        [("error", "all", "cni_calico_block_size", "set cni_calico_block_size to 20-32")],
+        batch="vip-domain-ttl-block",
+    ),
+    Case(
+        "role-input-typo-warns",
+        set_var("loadbalancer_keepalived_vips", "172.28.70.100"),
+        [("warning", EVERY_HOST, "loadbalancer_keepalived_vips", "or remove loadbalancer_keepalived_vips")],
+        passes=True,
+        batch="warnings",
+    ),
+    Case(
+        "endpoint-misses-the-load-balancers-warns",
+        set_var("kubeha_control_plane_endpoint", "172.28.70.200:6443"),
+        [("warning", "all", "kubeha_control_plane_endpoint", "take the load balancers out of the inventory")],
+        passes=True,
+        batch="warnings",
+    ),
+    Case(
+        "pod-network-without-room-to-grow-warns",
+        set_var("kubeha_pod_network_cidr", "10.244.0.0/22"),
+        [("warning", "all", "kubeha_pod_network_cidr", "before the cluster is created")],
+        passes=True,
+        batch="warnings",
+    ),
+    Case(
+        "api-port-in-the-nodeport-range-warns",
+        set_var("kubeha_api_port", 30443),
+        [("warning", CONTROL_PLANES, "kubeha_api_port", "outside the NodePort range")],
+        passes=True,
+        batch="warnings",
+    ),
 ]
 
 
@@ -344,15 +539,19 @@ def docker_exec(host: str, command: str) -> None:
     subprocess.run(["docker", "exec", host, "sh", "-c", command], check=True, timeout=60, capture_output=True)
 
 
-def run_case(case: Case, tmp: Path) -> Case:
+def run_cases(cases: list[Case], tmp: Path) -> list[Case]:
+    """One validate.yml run with every case's change applied (one case, or one batch)."""
     inventory = base_inventory()
-    case.change(inventory)
-    case.hosts = {h for group in inventory["all"]["children"].values() for h in group["hosts"]}
-    path = tmp / f"{case.name}.yml"
+    for case in cases:
+        case.change(inventory)
+    name = cases[0].batch or cases[0].name
+    hosts = {h for group in inventory["all"]["children"].values() for h in group["hosts"]}
+    path = tmp / f"{name}.yml"
     path.write_text(yaml.safe_dump(inventory, sort_keys=False))
     playbook = str(Path(sys.executable).parent / "ansible-playbook")
-    if case.host_setup:
-        docker_exec(case.host_setup[0], case.host_setup[1])
+    setups = [c.host_setup for c in cases if c.host_setup]
+    for setup in setups:
+        docker_exec(setup[0], setup[1])
     try:
         result = subprocess.run(
             [playbook, "-i", str(path), str(PLAYBOOK)],
@@ -364,11 +563,20 @@ def run_case(case: Case, tmp: Path) -> Case:
             cwd=tmp,
         )
     finally:
-        if case.host_setup:
-            docker_exec(case.host_setup[0], case.host_setup[2])
-    case.output, case.returncode = result.stdout + result.stderr, result.returncode
-    (tmp / f"{case.name}.log").write_text(case.output)
-    return case
+        for setup in setups:
+            docker_exec(setup[0], setup[2])
+    (tmp / f"{name}.log").write_text(result.stdout + result.stderr)
+    for case in cases:
+        case.output, case.returncode, case.hosts = result.stdout + result.stderr, result.returncode, hosts
+    return cases
+
+
+def runs(cases: list[Case]) -> list[list[Case]]:
+    """The cases grouped into runs: each batch once, every other case alone, in the table's order."""
+    grouped: dict[str, list[Case]] = {}
+    for case in cases:
+        grouped.setdefault(case.batch or f"case:{case.name}", []).append(case)
+    return list(grouped.values())
 
 
 @pytest.fixture(scope="module")
@@ -376,12 +584,16 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Case]:
     tmp = tmp_path_factory.mktemp("validate")
     (tmp / "ansible-tmp").mkdir()
     start = time.monotonic()
-    shared = [c for c in CASES if not c.host_setup]
+    shared = runs([c for c in CASES if not c.host_setup])
     with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
-        done = list(pool.map(lambda c: run_case(c, tmp), shared))
+        done = [c for group in pool.map(lambda g: run_cases(g, tmp), shared) for c in group]
     # Cases that change a host run alone, so no other case sees the change.
-    done += [run_case(c, tmp) for c in CASES if c.host_setup]
-    print(f"\nKUBEHA-FIGURE validate.cases: {len(done)} runs in {time.monotonic() - start:.0f} s")
+    alone = runs([c for c in CASES if c.host_setup])
+    done += [c for group in alone for c in run_cases(group, tmp)]
+    print(
+        f"\nKUBEHA-FIGURE validate.cases: {len(done)} cases in {len(shared) + len(alone)} runs "
+        f"in {time.monotonic() - start:.0f} s"
+    )
     return {c.name: c for c in done}
 
 
@@ -438,3 +650,17 @@ def test_each_error_is_its_own_failure_line(results: dict[str, Case]) -> None:
 def test_the_vrrp_password_is_not_printed(results: dict[str, Case]) -> None:
     for case in results.values():
         assert BASE_VARS["loadbalancer_keepalived_password"] not in case.output, case.name
+
+
+def test_batched_cases_break_different_variables() -> None:
+    """A batch's cases stay apart: each its own variable, all failing or all passing."""
+    for batch in {c.batch for c in CASES if c.batch}:
+        cases = [c for c in CASES if c.batch == batch]
+        variables = [v for c in cases for v in {e[2] for e in c.expected}]
+        assert len(variables) == len(set(variables)), f"{batch}: {variables}"
+        assert len({c.passes for c in cases}) == 1, batch
+        assert not any(c.host_setup for c in cases), batch
+
+
+def test_the_scenario_has_enough_cases() -> None:
+    assert len(CASES) >= 45

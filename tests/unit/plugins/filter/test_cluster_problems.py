@@ -614,6 +614,11 @@ CASES = [
 def test_each_problem_is_reported(
     change: Callable[[dict], None], severity: str, host_: str, variable: str, words: str
 ) -> None:
+    assert_reported(change, severity, host_, variable, words)
+
+
+def assert_reported(change: Callable[[dict], None], severity: str, host_: str, variable: str, words: str) -> None:
+    """The valid cluster with `change` has this problem, with a fix, on one printed line."""
     data = valid()
     change(data)
     problems = run(data)
