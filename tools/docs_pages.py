@@ -157,6 +157,8 @@ def troubleshooting() -> str:
 CHECK_SOURCES = (
     "plugins/filter/cluster_problems.py",
     *(f"plugins/plugin_utils/_checks_{c}.py" for c in ("ports", "networks", "names", "topology", "inputs")),
+    # The upgrade rules write Finding(hosts, variable, message, fix); the filter reports each as an error.
+    "plugins/plugin_utils/_upgrade.py",
 )
 # The variable of a group as the checks name it (self.group[<key>]["variable"]).
 GROUP_VARIABLES = {
@@ -164,7 +166,8 @@ GROUP_VARIABLES = {
     "control_plane": "kubeha_control_plane_group",
     "workers": "kubeha_worker_group",
 }
-REPORT_CALL = re.compile(r"\breport\.(error|warning)\(")
+# A problem written: a report call or a Finding, unless it only passes another one's fields on.
+REPORT_CALL = re.compile(r"\b(?:report\.(?:error|warning)|Finding)\((?!\s*(?:finding\.|list\(item\.))")
 
 
 def _module_constant(module: ast.AST | None, name: str) -> ast.AST | None:
@@ -248,13 +251,17 @@ def _template(node: ast.AST, scopes: list[ast.AST]) -> list[str]:
     return found
 
 
-def _is_report(call: ast.AST) -> bool:
-    return (
-        isinstance(call, ast.Call)
-        and isinstance(call.func, ast.Attribute)
-        and call.func.attr in ("error", "warning")
-        and ast.unparse(call.func.value).endswith("report")
-    )
+def _severity(call: ast.AST) -> str | None:
+    """error or warning for a call that writes a problem; None for any other call and for a pass-through."""
+    if not isinstance(call, ast.Call) or len(call.args) != 4:
+        return None
+    if isinstance(call.args[1], ast.Attribute):  # another problem's fields, passed on
+        return None
+    if isinstance(call.func, ast.Name) and call.func.id == "Finding":
+        return "error"
+    if isinstance(call.func, ast.Attribute) and call.func.attr in ("error", "warning"):
+        return call.func.attr if ast.unparse(call.func.value).endswith("report") else None
+    return None
 
 
 def validation_rows() -> list[dict[str, str]]:
@@ -262,11 +269,11 @@ def validation_rows() -> list[dict[str, str]]:
     rows = []
     for source in CHECK_SOURCES:
         tree = ast.parse((ROOT / source).read_text())
-        concern = Path(source).stem.replace("_checks_", "") if "_checks_" in source else "general"
+        concern = Path(source).stem.replace("_checks_", "").lstrip("_") if "plugin_utils" in source else "general"
         # Each call with the innermost function that holds it, in source order.
         owner: dict[int, tuple[ast.Call, ast.FunctionDef]] = {}
         for function in (n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)):
-            for call in (c for c in ast.walk(function) if _is_report(c)):
+            for call in (c for c in ast.walk(function) if _severity(c)):
                 held = owner.get(id(call))
                 if held is None or held[1].lineno < function.lineno:
                     owner[id(call)] = (call, function)  # type: ignore[assignment]
@@ -280,7 +287,7 @@ def validation_rows() -> list[dict[str, str]]:
                 {
                     "concern": concern,
                     "check": function.name,
-                    "severity": call.func.attr,  # type: ignore[attr-defined]
+                    "severity": str(_severity(call)),
                     "variable": " / ".join(dict.fromkeys(names)),
                     "message": " / ".join(_template(message, scopes)),
                     "fix": " / ".join(_template(fix, scopes)),
