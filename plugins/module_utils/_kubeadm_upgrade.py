@@ -40,6 +40,7 @@ ACTIONS = ("plan", "apply", "node")
 # The static pods whose images carry the control plane's version (etcd has its own).
 VERSIONED_MANIFESTS = ("kube-apiserver", "kube-controller-manager", "kube-scheduler")
 _STRICT_VERSION_RE = re.compile(r"\Av?(\d+)\.(\d+)\.(\d+)\Z")
+_CONFIG_VERSION_RE = re.compile(r"^kubernetesVersion:\s*[\"']?(v?\d+\.\d+\.\d+)", re.MULTILINE)
 _IMAGE_RE = re.compile(r"^\s*(?:-\s*)?image:\s*[\"']?\S*?/?(?P<name>[a-z-]+):(?P<tag>v?\d+\.\d+\.\d+)", re.MULTILINE)
 
 Version = tuple[int, int, int]
@@ -171,11 +172,14 @@ def _lowest(versions: list[str | None]) -> str | None:
 class _Upgrade:
     """One run of the module on one node."""
 
-    def __init__(self, session: Session, params: Mapping[str, Any], root: str, kubelet: str | None) -> None:
+    def __init__(
+        self, session: Session, params: Mapping[str, Any], root: str, kubelet: str | None, kubectl: str | None
+    ) -> None:
         self.session = session
         self.params = params
         self.root = root
         self.kubelet = kubelet
+        self.kubectl = kubectl
         self.action = params.get("action")
         self.state = probe_node_state(root)
 
@@ -196,6 +200,21 @@ class _Upgrade:
         if not self.kubelet:
             raise self.session.error("kubelet not found on this worker (set kubelet_path)")
         return version_str(self.binary_version([self.kubelet, "--version"], "kubelet"))
+
+    def configured_version(self) -> str | None:
+        """kubeadm-config's kubernetesVersion (what `upgrade node` upgrades to), read with kubectl
+        through this control plane's admin.conf; None when it cannot be read (with a warning)."""
+        if not self.kubectl:
+            self.session.warnings.append("kubectl not found: kubeadm-config's version was not checked")
+            return None
+        argv = [self.kubectl, "--kubeconfig", os.path.join(self.root, "admin.conf"), "get", "configmap"]
+        argv += ["--namespace", "kube-system", "kubeadm-config", "--output", "jsonpath={.data.ClusterConfiguration}"]
+        result = self.session.run(argv)
+        match = _CONFIG_VERSION_RE.search(result.stdout) if result.rc == 0 else None
+        if match is None:
+            self.session.warnings.append(f"kubeadm-config's version could not be read with kubectl (rc {result.rc})")
+            return None
+        return _normal(match.group(1))
 
     # --- argv --------------------------------------------------------------------------------
     def common_flags(self) -> list[str]:
@@ -323,7 +342,13 @@ class _Upgrade:
             "commands": session.commands,
             "warnings": session.warnings,
         }
-        if self.action == "plan" or (target is not None and before == target):
+        at_target = target is not None and before == target
+        if at_target and self.action == "apply":
+            # An apply stopped after the manifests and before upload-config left kubeadm-config at
+            # the old release, which every other node's `upgrade node` would then go back to.
+            configured = self.configured_version()
+            at_target = configured in (None, target)
+        if self.action == "plan" or at_target:
             result["plan"] = self.plan(target, kubeadm_version, before)
             return result
         self.check_policy(before, target, kubeadm_version, check_mode)
@@ -360,9 +385,10 @@ def upgrade_node(
     tmpdir: str,
     check_mode: bool,
     kubelet: str | None = None,
+    kubectl: str | None = None,
 ) -> dict[str, Any]:
     """The kubeadm_upgrade module's work: plan, apply or node on this node. Raises KubeadmError.
 
     ``tmpdir`` is run_module's workflow argument: no file is written here."""
     del tmpdir
-    return _Upgrade(Session(runner, kubeadm), params, root, kubelet).run(check_mode)
+    return _Upgrade(Session(runner, kubeadm), params, root, kubelet, kubectl).run(check_mode)

@@ -20,7 +20,8 @@ description:
     half-upgraded control plane is not at the target). On a worker it is the version its kubelet binary reports
     (C(kubelet --version)); C(kubeadm upgrade node) only rewrites a worker's kubelet configuration, so a worker
     reaches the target when its kubelet package is upgraded.
-  - A node already at O(version) is left alone (no kubeadm command that changes anything runs).
+  - A node already at O(version) is left alone (no kubeadm command that changes anything runs). For V(apply) the
+    cluster's C(kubeadm-config) must name O(version) too (read with kubectl).
   - Before anything changes, the version policy is checked and the run refused with the fix - a downgrade
     (RV(failure_category=downgrade)), a skipped minor (V(skipped_minor)), a kubeadm that is not of the target's minor
     or older than the target (V(version_skew)). kubeadm's own refusals and failures are classified the same way,
@@ -74,6 +75,13 @@ options:
     description:
       - The kubelet executable, whose version is a worker's. By default C(kubelet) is looked up on E(PATH),
         C(/usr/bin) and C(/usr/local/bin).
+    type: path
+  kubectl_path:
+    description:
+      - The kubectl executable, with which V(apply) on a control plane already at O(version) reads the cluster's
+        C(kubeadm-config) (through this node's C(admin.conf)) - an apply that stopped after the manifests and before
+        it wrote the new release there is run again. By default C(kubectl) is looked up on E(PATH), C(/usr/bin) and
+        C(/usr/local/bin); without it that check is skipped with a warning.
     type: path
 notes:
   - Order of an HA upgrade (the one kubeadm documents) - upgrade the kubeadm package on the first control plane,
@@ -224,7 +232,7 @@ stderr:
   returned: when kubeadm upgraded the node, or a kubeadm command failed
   type: str
 commands:
-  description: The kubeadm and kubelet commands that ran.
+  description: The kubeadm, kubelet and kubectl commands that ran.
   returned: always
   type: list
   elements: list
@@ -272,14 +280,16 @@ def main() -> None:
             "certificate_renewal": {"type": "bool", "default": True},
             "ignore_preflight_errors": {"type": "list", "elements": "str", "default": []},
             "kubelet_path": {"type": "path"},
+            "kubectl_path": {"type": "path"},
         },
         required_if=[("action", "apply", ["version"]), ("action", "node", ["version"])],
         supports_check_mode=True,
     )
-    kubelet = module.params.get("kubelet_path") or module.get_bin_path(
-        "kubelet", opt_dirs=["/usr/bin", "/usr/local/bin"]
-    )
-    run_module(module, functools.partial(upgrade_node, kubelet=kubelet), KUBERNETES_DIR)
+    found = {
+        name: module.params.get(f"{name}_path") or module.get_bin_path(name, opt_dirs=["/usr/bin", "/usr/local/bin"])
+        for name in ("kubelet", "kubectl")
+    }
+    run_module(module, functools.partial(upgrade_node, **found), KUBERNETES_DIR)
 
 
 if __name__ == "__main__":
