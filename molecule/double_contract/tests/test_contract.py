@@ -30,6 +30,7 @@ import helpers
 import pytest
 import testinfra
 from ansible_collections.kubeha.kubeadm.plugins.module_utils._kubeadm import parse_init_output
+from ansible_collections.kubeha.kubeadm.plugins.module_utils._kubeadm_upgrade import parse_plan
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
@@ -723,3 +724,270 @@ def test_port_probe_of_1_37_binds_the_advertise_address(node):
             assert ("\t[ERROR Port-6443]: Port 6443 is in use\n" in result.stderr) == (minor < 37), result.stderr
     finally:
         host.run(f"kill {pid}; rm -f /etc/kubernetes/manifests/kube-scheduler.yaml")
+
+
+# --- 10. kubeadm upgrade (FACTS-2.md part B §1-§4) --------------------------------------------
+UPGRADE_TIMEOUT = "120s"  # caps the double's 5m0s wait for each restarted static pod
+
+
+def image_tags(host) -> dict[str, str]:
+    tags = {}
+    for component in ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"):
+        text = host.file(f"/etc/kubernetes/manifests/{component}.yaml").content_string
+        tags[component] = next(line.split(":")[-1] for line in text.splitlines() if "image: " in line)
+    return tags
+
+
+def local_version(host, address: str) -> str:
+    result = host.run(f"curl -sk https://{address}:6443/version")
+    return json.loads(result.stdout)["gitVersion"] if result.rc == 0 else ""
+
+
+def serial(host, path: str) -> str:
+    return host.run(f"openssl x509 -in {path} -noout -serial").stdout.strip()
+
+
+def in_order(text: str, lines: list[str]) -> bool:
+    position = 0
+    for line in lines:
+        position = text.find(line + "\n", position)
+        if position < 0:
+            return False
+    return True
+
+
+def test_upgrade_plan_refuses_a_not_ready_control_plane(node):
+    # dblc-cp3 was reset without the API: its Node stays and turns Unknown (the lifecycle controller).
+    assert wait_until(lambda: node_status().get(CP3) == "Unknown", 60), node_status()
+    result = kubeadm(node(CP1), "upgrade plan")
+    assert result.rc == 1
+    assert result.stdout.startswith("[preflight] Running pre-flight checks.\n")
+    assert result.stderr == (
+        "error: [upgrade/health] FATAL: [preflight] Some fatal errors occurred:\n"
+        f"\t[ERROR ControlPlaneNodesReady]: there are NotReady control-planes in the cluster: [{CP3}]\n"
+        "[preflight] If you know what you are doing, you can make a check non-fatal with "
+        f"`--ignore-preflight-errors=...`\n{STACK_HINT}\n"
+    )
+    for name in (CP3, W1):  # both were reset: a user deletes their Nodes
+        assert kubectl("delete", "node", name).returncode == 0
+
+
+def test_upgrade_plan_of_a_patch_release_in_ha(node):
+    host = node(CP1)
+    up_to_date = kubeadm(host, "upgrade plan -o json")
+    assert (up_to_date.rc, up_to_date.stdout) == (0, "")  # nothing to upgrade: no object at all
+    assert "falling back to the local client version: v1.37.1" in up_to_date.stderr  # air-gapped, never fetched
+    result = kubeadm(host, "upgrade plan v1.37.2 -o json", KUBEADM_DOUBLE_VERSION="v1.37.2")
+    assert result.rc == 0, result.stderr
+    plan = json.loads(result.stdout)  # stdout is the object alone
+    assert (plan["kind"], plan["apiVersion"]) == ("UpgradePlan", "output.kubeadm.k8s.io/v1alpha3")
+    parsed = parse_plan(result.stdout, "1.37.2")
+    assert parsed["description"] == "version in the v1.37 series"
+    rows = {(c["name"], c["node"]): (c["current_version"], c["new_version"]) for c in parsed["components"]}
+    for name in (CP1, CP2):
+        assert rows[("kube-apiserver", name)] == (VERSION, "v1.37.2")
+        assert rows[("kubelet", name)] == (VERSION, "v1.37.2")
+        assert rows[("etcd", name)] == ("3.7.0-0", "3.7.0-0")
+    assert rows[("kube-proxy", None)] == ("1.37.1", "v1.37.2")
+    text = kubeadm(host, "upgrade plan v1.37.2", KUBEADM_DOUBLE_VERSION="v1.37.2")
+    assert text.rc == 0, text.stderr
+    assert "[upgrade/versions] Cluster version: 1.37.1\n[upgrade/versions] kubeadm version: v1.37.2\n" in text.stdout
+    assert "Upgrade to the latest version in the v1.37 series:\n" in text.stdout
+    assert "\n\tkubeadm upgrade apply v1.37.2\n" in text.stdout
+    assert "Note: Before you can perform this upgrade" not in text.stdout
+
+
+def test_upgrade_apply_refusals_change_nothing(node):
+    host = node(CP1)
+    before = image_tags(host)
+    skipped = kubeadm(host, "upgrade apply v1.39.0 -y", KUBEADM_DOUBLE_VERSION="v1.37.2")
+    assert skipped.rc == 1
+    assert skipped.stdout.endswith(
+        '[upgrade/preflight] You have chosen to upgrade the cluster version to "v1.39.0"\n'
+        f"[upgrade/versions] Cluster version: {VERSION}\n[upgrade/versions] kubeadm version: v1.37.2\n"
+    )
+    assert skipped.stderr == (
+        "error: error execution phase preflight: the version argument is invalid due to these fatal errors:\n\n"
+        '\t- Specified version to upgrade to "v1.39.0" is too high; kubeadm can upgrade only 1 minor version at a '
+        "time\n"
+        '\t- Specified version to upgrade to "v1.39.0" is at least one minor release higher than the kubeadm minor '
+        "release (39 > 37). Such an upgrade is not supported\n\n"
+        f"Please fix the misalignments highlighted above and try upgrading again\n{STACK_HINT}\n"
+    )
+    old = kubeadm(host, "upgrade apply v1.37.3 -y", KUBEADM_DOUBLE_VERSION="v1.37.2")
+    assert old.rc == 1
+    assert old.stderr == (
+        "error: error execution phase preflight: the version argument is invalid due to these errors:\n\n"
+        '\t- Specified version to upgrade to "v1.37.3" is higher than the kubeadm version "v1.37.2". Upgrade kubeadm '
+        "first using the tool you used to install kubeadm\n\nCan be bypassed if you pass the --force flag\n"
+        f"{STACK_HINT}\n"
+    )
+    down = kubeadm(host, "upgrade apply v1.35.0 -y")
+    assert down.rc == 1
+    assert '"v1.35.0" is too low; kubeadm can downgrade only 1 minor version at a time' in down.stderr
+    unanswered = host.run("kubeadm upgrade apply v1.37.1 < /dev/null")
+    assert unanswered.rc == 1
+    assert "[upgrade] Are you sure you want to proceed? [y/N]: " in unanswered.stdout
+    assert "won't proceed; the user didn't answer (Y|y) in order to continue" in unanswered.stderr
+    assert image_tags(host) == before
+
+
+def test_upgrade_apply_on_the_first_control_plane_leaves_the_addons_to_the_last(node):
+    host = node(CP1)
+    cert = serial(host, "/etc/kubernetes/pki/apiserver.crt")
+    started = time.monotonic()
+    result = kubeadm(
+        host,
+        "upgrade apply v1.37.2 --yes",
+        KUBEADM_DOUBLE_VERSION="v1.37.2",
+        KUBEADM_DOUBLE_UPGRADE_TIMEOUT=UPGRADE_TIMEOUT,
+    )
+    print(f"KUBEHA-FIGURE double upgrade apply seconds: {time.monotonic() - started:.1f}")
+    assert result.rc == 0, result.stderr
+    skip = f"[upgrade/addon] Skipping upgrade of addons because control plane instances [{CP2}] have not been upgraded"
+    assert in_order(
+        result.stdout,
+        [
+            '[upgrade/control-plane] Upgrading your static Pod-hosted control plane to version "v1.37.2" '
+            "(timeout: 5m0s)...",
+            '[upgrade/staticpods] Preparing for "etcd" upgrade',
+            '[upgrade/staticpods] Preparing for "kube-apiserver" upgrade',
+            "[upgrade/staticpods] Renewing apiserver certificate",
+            "[apiclient] Found 2 Pods for label selector component=kube-apiserver",
+            '[upgrade/staticpods] Component "kube-apiserver" upgraded successfully!',
+            '[upgrade/staticpods] Component "kube-scheduler" upgraded successfully!',
+            "[upgrade/control-plane] The control plane instance for this node was successfully upgraded!",
+            '[upload-config] Storing the configuration used in ConfigMap "kubeadm-config" in the "kube-system" '
+            "Namespace",
+            "[upgrade/kubelet-config] The kubelet configuration for this node was successfully upgraded!",
+            skip,
+            skip,
+            "",
+            '[upgrade] SUCCESS! A control plane node of your cluster was upgraded to "v1.37.2".',
+            "",
+            "[upgrade] Now please proceed with upgrading the rest of the nodes by following the right order.",
+        ],
+    ), result.stdout
+    assert "[addons] Applied essential addon" not in result.stdout
+    assert "postupgrade.go:105] Using temporary directory /etc/kubernetes/tmp/kubeadm-kubelet-config-" in result.stderr
+    assert image_tags(host) == {
+        "etcd": "3.7.0-0",
+        "kube-apiserver": "v1.37.2",
+        "kube-controller-manager": "v1.37.2",
+        "kube-scheduler": "v1.37.2",
+    }
+    assert local_version(host, "172.28.44.11") == "v1.37.2"  # /version follows the manifest's image
+    assert serial(host, "/etc/kubernetes/pki/apiserver.crt") != cert  # renewed, as kubeadm does
+    config = kubectl("get", "-n", "kube-system", "configmap", "kubeadm-config", "-o", "jsonpath={.data}")
+    assert "kubernetesVersion: v1.37.2" in config.stdout
+    assert image_tags(node(CP2))["kube-apiserver"] == VERSION
+    assert wait_until(lambda: all(lb_readyz() == 200 for _attempt in range(3)), 60)
+
+
+def test_upgrade_node_on_the_last_control_plane_applies_the_addons(node):
+    host = node(CP2)
+    cert = serial(host, "/etc/kubernetes/pki/apiserver.crt")
+    result = kubeadm(
+        host,
+        "upgrade node --certificate-renewal=false",
+        KUBEADM_DOUBLE_VERSION="v1.37.2",
+        KUBEADM_DOUBLE_UPGRADE_TIMEOUT=UPGRADE_TIMEOUT,
+    )
+    assert result.rc == 0, result.stderr
+    assert in_order(
+        result.stdout,
+        [
+            "[upgrade/preflight] Running pre-flight checks",
+            '[upgrade/control-plane] Upgrading your Static Pod-hosted control plane instance to version "v1.37.2"...',
+            "[upgrade/control-plane] The control plane instance for this node was successfully upgraded!",
+            "[upgrade/kubeconfig] The kubeconfig files for this node were successfully upgraded!",
+            "[upgrade/kubelet-config] The kubelet configuration for this node was successfully upgraded!",
+            "[addons] Applied essential addon: CoreDNS",
+            "[addons] Applied essential addon: kube-proxy",
+        ],
+    ), result.stdout
+    assert "Renewing" not in result.stdout
+    assert serial(host, "/etc/kubernetes/pki/apiserver.crt") == cert
+    assert "SUCCESS" not in result.stdout  # upgrade node prints no footer
+    assert image_tags(host)["kube-apiserver"] == "v1.37.2"
+    assert local_version(host, "172.28.44.12") == "v1.37.2"
+    assert sorted(m.get("name") for m in etcd_members(node(CP1))) == [CP1, CP2]
+    assert wait_until(lambda: all(lb_readyz() == 200 for _attempt in range(3)), 60)
+
+
+def test_minor_upgrade_of_a_single_control_plane(node):
+    """1.36.5 -> 1.37.1 on the reset worker, as its own cluster (it is no load-balancer backend)."""
+    host = node(W1)
+    admin = "kubectl --kubeconfig /etc/kubernetes/admin.conf"
+    try:
+        assert host.run("echo v1.36.5 > /etc/kubeadm-double/version").rc == 0
+        write_file(host, "/root/init.yaml", init_config("", "v1.36.5"))
+        assert kubeadm(host, "init --config /root/init.yaml").rc == 0
+        # A pod network's CNI configuration makes the Node Ready (the health checks want it).
+        assert host.run("mkdir -p /etc/cni/net.d && echo {} > /etc/cni/net.d/10-stand-in.conflist").rc == 0
+        assert wait_until(lambda: " Ready " in host.run(f"{admin} get nodes").stdout, 60)
+        plan = kubeadm(host, "upgrade plan v1.37.1 -o json", KUBEADM_DOUBLE_VERSION="v1.37.1")
+        assert plan.rc == 0, plan.stderr
+        parsed = parse_plan(plan.stdout, "1.37.1")
+        assert parsed["description"] == "stable version"
+        rows = {(c["name"], c["node"]): (c["current_version"], c["new_version"]) for c in parsed["components"]}
+        assert rows[("etcd", W1)] == ("3.6.8-0", "3.7.0-0")
+        assert rows[("CoreDNS", None)] == ("v1.14.2", "v1.14.6")
+        result = kubeadm(
+            host, "upgrade apply v1.37.1 -y", KUBEADM_DOUBLE_VERSION="v1.37.1", KUBEADM_DOUBLE_UPGRADE_TIMEOUT="120s"
+        )
+        assert result.rc == 0, result.stderr
+        assert "[upgrade/versions] Cluster version: v1.36.5\n" in result.stdout
+        assert "[upgrade/staticpods] Renewing etcd-server certificate\n" in result.stdout
+        assert '[upgrade/staticpods] Component "etcd" upgraded successfully!\n' in result.stdout
+        assert "[addons] Applied essential addon: CoreDNS\n" in result.stdout
+        assert image_tags(host)["etcd"] == "3.7.0-0"
+        assert local_version(host, "172.28.44.21") == "v1.37.1"
+        # The kubelet keeps reporting the release it was started as until it restarts on a new binary.
+        nodes = host.run(f"{admin} get nodes -o jsonpath='{{.items[0].status.nodeInfo.kubeletVersion}}'")
+        assert nodes.stdout == "v1.36.5"
+        assert host.run("echo v1.37.1 > /etc/kubeadm-double/version").rc == 0
+        time.sleep(12)  # longer than a heartbeat
+        assert host.run(f"{admin} get nodes -o jsonpath='{{.items[0].status.nodeInfo.kubeletVersion}}'").stdout == (
+            "v1.36.5"
+        )
+        assert host.run("systemctl restart kubelet").rc == 0
+        assert wait_until(
+            lambda: (
+                host.run(f"{admin} get nodes -o jsonpath='{{.items[0].status.nodeInfo.kubeletVersion}}'").stdout
+                == "v1.37.1"
+            ),
+            60,
+        )
+    finally:
+        kubeadm(host, "reset -f")
+        host.run(
+            f"echo {VERSION} > /etc/kubeadm-double/version; rm -f /root/init.yaml /etc/cni/net.d/10-stand-in.conflist"
+        )
+
+
+def test_upgrade_node_on_a_worker(node):
+    host = node(W1)
+    printed = kubeadm(node(CP1), "token create --print-join-command")
+    assert printed.rc == 0, printed.stderr
+    joined = host.run(printed.stdout.strip() + OPT_IN)
+    assert joined.rc == 0, joined.stderr
+    result = kubeadm(host, "upgrade node", KUBEADM_DOUBLE_VERSION="v1.37.2")
+    assert result.rc == 0, result.stderr
+    # FACTS-2 §3.2 (a worker, 1.35+), without the [patches] line (no kubelet patch here).
+    assert result.stdout == (
+        '[upgrade] Reading configuration from the "kubeadm-config" ConfigMap in namespace "kube-system"...\n'
+        "[upgrade] Use 'kubeadm init phase upload-config kubeadm --config your-config-file' to re-upload it.\n"
+        "[upgrade/preflight] Running pre-flight checks\n"
+        "[upgrade/preflight] Skipping prepull. Not a control plane node.\n"
+        "[upgrade/control-plane] Skipping phase. Not a control plane node.\n"
+        "[upgrade/kubeconfig] Skipping phase. Not a control plane node.\n"
+        f"[upgrade] Backing up kubelet config file to {result.stdout.split('kubelet config file to ')[1].split()[0]}\n"
+        '[kubelet-start] Writing kubelet configuration to file "/var/lib/kubelet/config.yaml"\n'
+        "[upgrade/kubelet-config] The kubelet configuration for this node was successfully upgraded!\n"
+        "[upgrade/addon] Skipping the addon/coredns phase. Not a control plane node.\n"
+        "[upgrade/addon] Skipping the addon/kube-proxy phase. Not a control plane node.\n"
+        f"[upgrade] Backing up kubelet env file to {result.stdout.split('kubelet env file to ')[1].split()[0]}\n"
+        '[kubelet-start] Writing kubelet environment file with flags to file "/var/lib/kubelet/kubeadm-flags.env"\n'
+    )
+    assert "failCgroupV1: false" in host.file("/var/lib/kubelet/config.yaml").content_string

@@ -19,6 +19,7 @@ from .common import (
     PKI,
     admin_client,
     api_live,
+    bootstrap_token_rbac,
     check_certificate_key,
     check_config_mix,
     check_feature_gates,
@@ -304,21 +305,7 @@ def cmd_init(argv: list[str], release: versions.Release) -> int:  # noqa: PLR091
         groups=s["groups"],
         description=tokens.DEFAULT_DESCRIPTION,
     )
-    for line in ("to get nodes", "to post CSRs in order for nodes to get long term certificate credentials"):
-        out(f"[bootstrap-token] Configured RBAC rules to allow Node Bootstrap tokens {line}")
-    out(
-        "[bootstrap-token] Configured RBAC rules to allow the csrapprover controller automatically approve CSRs "
-        "from a Node Bootstrap Token"
-    )
-    out(
-        "[bootstrap-token] Configured RBAC rules to allow certificate rotation for all node client certificates "
-        "in the cluster"
-    )
-    if release.minor >= 36:
-        out(
-            "[bootstrap-token] Configured RBAC rules to allow the API server kubelet client certificate to access "
-            "the kubelet API"
-        )
+    bootstrap_token_rbac(release)
     out('[bootstrap-token] Creating the "cluster-info" ConfigMap in the "kube-public" namespace')
     admin.apply(
         "/api/v1/namespaces/kube-public/configmaps/cluster-info",

@@ -383,6 +383,25 @@ def mark_control_plane(client: Client, node: str, release: versions.Release) -> 
     )
 
 
+def bootstrap_token_rbac(release: versions.Release) -> None:
+    """The [bootstrap-token] RBAC lines of init and upgrade apply."""
+    for line in ("to get nodes", "to post CSRs in order for nodes to get long term certificate credentials"):
+        out(f"[bootstrap-token] Configured RBAC rules to allow Node Bootstrap tokens {line}")
+    out(
+        "[bootstrap-token] Configured RBAC rules to allow the csrapprover controller automatically approve CSRs "
+        "from a Node Bootstrap Token"
+    )
+    out(
+        "[bootstrap-token] Configured RBAC rules to allow certificate rotation for all node client certificates "
+        "in the cluster"
+    )
+    if release.minor >= 36:
+        out(
+            "[bootstrap-token] Configured RBAC rules to allow the API server kubelet client certificate to access "
+            "the kubelet API"
+        )
+
+
 def create_token_secret(client: Client, token: str, ttl: timedelta | None, *, usages, groups, description="") -> None:
     secret = tokens.secret_object(token, ttl, usages, groups, description)
     name = secret["metadata"]["name"]

@@ -7,6 +7,9 @@ such pauses: with no file, nothing changes. Checkpoints:
 
 - `join/etcd-member-added`: a control-plane join has added this node's etcd member (learner or
   voting) and has not yet written etcd.yaml, so the member is unstarted.
+- `upgrade/<component>-manifest-moved`: `kubeadm upgrade apply` or `node` has written that
+  component's new static pod manifest (etcd, kube-apiserver, kube-controller-manager,
+  kube-scheduler) and not yet waited for the kubelet to restart it.
 """
 
 from __future__ import annotations

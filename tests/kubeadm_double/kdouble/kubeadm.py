@@ -15,6 +15,7 @@ from .cmd_init import cmd_init
 from .cmd_join import cmd_join
 from .cmd_reset import cmd_reset
 from .cmd_token import cmd_token
+from .cmd_upgrade import cmd_upgrade
 from .common import COMMON, check_feature_gates, load_config_docs, version_fallback
 
 VERSION_FLAGS = {**COMMON, "output": "str"}
@@ -87,6 +88,7 @@ COMMANDS = {
     "certs": cmd_certs,
     "reset": cmd_reset,
     "config": cmd_config,
+    "upgrade": cmd_upgrade,
 }
 
 

@@ -125,7 +125,10 @@ class Kubelet:
         self.pods: dict[str, StaticPod] = {}
         self.client: Client | None = None
         self.registered = False
-        self.mirrors: set[str] = set()
+        # Mirror Pod name -> digest of the manifest it mirrors: a rewritten manifest updates it.
+        self.mirrors: dict[str, str] = {}
+        # A running kubelet reports the release it was started as; a package upgrade shows after a restart.
+        self.release = versions.current()
         self.last_status = 0.0
         self.ready_reported: bool | None = None
         self.last_heartbeat = 0.0
@@ -234,7 +237,7 @@ class Kubelet:
             else "container runtime network not ready: NetworkReady=false reason:NetworkPluginNotReady message:Network "
             "plugin returns error: cni plugin not initialized",
         }
-        release = versions.current()
+        release = self.release
         return {
             "apiVersion": "v1",
             "kind": "Node",
@@ -313,7 +316,7 @@ class Kubelet:
             if pod.proc is None or pod.proc.poll() is not None:
                 continue
             name = f"{pod.name}-{self.node}"
-            if name in self.mirrors:
+            if self.mirrors.get(name) == pod.digest:
                 continue
             mirror = {k: v for k, v in pod.pod.items() if k != "status"}
             mirror["metadata"] = dict(pod.pod.get("metadata", {}), name=name, namespace="kube-system")
@@ -326,7 +329,7 @@ class Kubelet:
                 if err.status != 409:
                     raise
                 client.call("PUT", f"/api/v1/namespaces/kube-system/pods/{name}", mirror)
-            self.mirrors.add(name)
+            self.mirrors[name] = pod.digest
 
     def run(self) -> int:
         if not os.path.exists(self.config):
