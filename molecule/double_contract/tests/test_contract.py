@@ -758,7 +758,7 @@ def in_order(text: str, lines: list[str]) -> bool:
 
 def test_upgrade_plan_refuses_a_not_ready_control_plane(node):
     # dblc-cp3 was reset without the API: its Node stays and turns Unknown (the lifecycle controller).
-    assert wait_until(lambda: node_status().get(CP3) == "Unknown", 60), node_status()
+    wait_until(lambda: node_status().get(CP3) == "Unknown", 60, f"the Node {CP3} is Unknown")
     result = kubeadm(node(CP1), "upgrade plan")
     assert result.rc == 1
     assert result.stdout.startswith("[preflight] Running pre-flight checks.\n")
@@ -881,7 +881,7 @@ def test_upgrade_apply_on_the_first_control_plane_leaves_the_addons_to_the_last(
     config = kubectl("get", "-n", "kube-system", "configmap", "kubeadm-config", "-o", "jsonpath={.data}")
     assert "kubernetesVersion: v1.37.2" in config.stdout
     assert image_tags(node(CP2))["kube-apiserver"] == VERSION
-    assert wait_until(lambda: all(lb_readyz() == 200 for _attempt in range(3)), 60)
+    wait_until(lambda: all(lb_readyz() == 200 for _attempt in range(3)), 60, "/readyz through the LB answers 200")
 
 
 def test_upgrade_node_on_the_last_control_plane_applies_the_addons(node):
@@ -912,7 +912,7 @@ def test_upgrade_node_on_the_last_control_plane_applies_the_addons(node):
     assert image_tags(host)["kube-apiserver"] == "v1.37.2"
     assert local_version(host, "172.28.44.12") == "v1.37.2"
     assert sorted(m.get("name") for m in etcd_members(node(CP1))) == [CP1, CP2]
-    assert wait_until(lambda: all(lb_readyz() == 200 for _attempt in range(3)), 60)
+    wait_until(lambda: all(lb_readyz() == 200 for _attempt in range(3)), 60, "/readyz through the LB answers 200")
 
 
 def test_minor_upgrade_of_a_single_control_plane(node):
@@ -925,7 +925,7 @@ def test_minor_upgrade_of_a_single_control_plane(node):
         assert kubeadm(host, "init --config /root/init.yaml").rc == 0
         # A pod network's CNI configuration makes the Node Ready (the health checks want it).
         assert host.run("mkdir -p /etc/cni/net.d && echo {} > /etc/cni/net.d/10-stand-in.conflist").rc == 0
-        assert wait_until(lambda: " Ready " in host.run(f"{admin} get nodes").stdout, 60)
+        wait_until(lambda: " Ready " in host.run(f"{admin} get nodes").stdout, 60, f"the Node {W1} is Ready")
         plan = kubeadm(host, "upgrade plan v1.37.1 -o json", KUBEADM_DOUBLE_VERSION="v1.37.1")
         assert plan.rc == 0, plan.stderr
         parsed = parse_plan(plan.stdout, "1.37.1")
@@ -952,12 +952,13 @@ def test_minor_upgrade_of_a_single_control_plane(node):
             "v1.36.5"
         )
         assert host.run("systemctl restart kubelet").rc == 0
-        assert wait_until(
+        wait_until(
             lambda: (
                 host.run(f"{admin} get nodes -o jsonpath='{{.items[0].status.nodeInfo.kubeletVersion}}'").stdout
                 == "v1.37.1"
             ),
             60,
+            "the restarted kubelet reports v1.37.1",
         )
     finally:
         kubeadm(host, "reset -f")
