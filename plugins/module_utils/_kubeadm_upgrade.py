@@ -23,6 +23,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from ansible_collections.kubeha.kubeadm.plugins.module_utils._kubeadm_errors import (
+    KubeadmError,
     classify_upgrade_failure,
     describe_failure,
 )
@@ -274,7 +275,11 @@ class _Upgrade:
             self.session.warnings.append(f"in a real run kubeadm upgrade {self.action} would be refused: {fix}")
 
     # --- the plan ----------------------------------------------------------------------------
-    def plan(self, target: str | None, kubeadm_version: Version, current: str | None) -> dict[str, Any]:
+    def plan(
+        self, target: str | None, kubeadm_version: Version, current: str | None, *, tolerate: bool = False
+    ) -> dict[str, Any]:
+        """The plan; with ``tolerate`` (a node at the target, left alone) a failed kubeadm plan is a
+        warning and the plan has the local versions only, so that a re-run does not stop there."""
         wanted = target or version_str(kubeadm_version)
         facts: dict[str, Any] = {"description": None, "components": [], "config_apis": [], "available": []}
         if self.state.role == "control_plane" and self.state.admin_conf:
@@ -282,12 +287,17 @@ class _Upgrade:
             if target:
                 argv.append(f"v{target}")
             result = self.session.run([*argv, *self.common_flags(), "-o", "json"])
-            if result.rc != 0:
-                raise self.fail(result, "kubeadm upgrade plan")
             try:
-                facts = parse_plan(result.stdout, wanted)
-            except ValueError as exc:
-                raise self.session.error(str(exc), result=result) from exc
+                if result.rc != 0:
+                    raise self.fail(result, "kubeadm upgrade plan")
+                try:
+                    facts = parse_plan(result.stdout, wanted)
+                except ValueError as exc:
+                    raise self.session.error(str(exc), result=result) from exc
+            except KubeadmError as exc:
+                if not tolerate:
+                    raise
+                self.session.warnings.append(f"this node is at {wanted} and was left alone; {exc.msg}")
         cluster = None
         for component in facts["components"]:
             if component["name"] == "kube-proxy":
@@ -349,7 +359,7 @@ class _Upgrade:
             configured = self.configured_version()
             at_target = configured in (None, target)
         if self.action == "plan" or at_target:
-            result["plan"] = self.plan(target, kubeadm_version, before)
+            result["plan"] = self.plan(target, kubeadm_version, before, tolerate=self.action != "plan")
             return result
         self.check_policy(before, target, kubeadm_version, check_mode)
         result["plan"] = self.plan(target, kubeadm_version, before)

@@ -21,7 +21,9 @@ description:
     (C(kubelet --version)); C(kubeadm upgrade node) only rewrites a worker's kubelet configuration, so a worker
     reaches the target when its kubelet package is upgraded.
   - A node already at O(version) is left alone (no kubeadm command that changes anything runs). For V(apply) the
-    cluster's C(kubeadm-config) must name O(version) too (read with kubectl).
+    cluster's C(kubeadm-config) must name O(version) too (read with kubectl). On such a node a failed
+    C(kubeadm upgrade plan) (another control plane down, for example) is a warning, and RV(plan) has the local
+    versions only; with V(plan) it is a failure.
   - Before anything changes, the version policy is checked and the run refused with the fix - a downgrade
     (RV(failure_category=downgrade)), a skipped minor (V(skipped_minor)), a kubeadm that is not of the target's minor
     or older than the target (V(version_skew)). kubeadm's own refusals and failures are classified the same way,
