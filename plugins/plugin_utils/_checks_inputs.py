@@ -36,6 +36,7 @@ RANGES: dict[str, tuple[int, int | None]] = {
     "control_plane_join_health_timeout": POSITIVE,
     "kubeadm_init_apiserver_bind_port": PORT,
     "kubeadm_init_endpoint_check_timeout": POSITIVE,
+    "kubeadm_init_restart_timeout": POSITIVE,
     "loadbalancer_frontend_port": PORT,
     "loadbalancer_check_rise": POSITIVE,
     "loadbalancer_check_fall": POSITIVE,

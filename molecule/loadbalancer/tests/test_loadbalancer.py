@@ -13,6 +13,7 @@ import http.client
 import os
 import re
 import ssl
+import subprocess
 import threading
 import time
 from collections import Counter
@@ -273,3 +274,61 @@ def test_keepalived_priorities_follow_the_hosts_order(hosts: dict[str, testinfra
         assert match, f"{name}: no priority in keepalived.conf"
         priorities[name] = int(match[1])
     assert priorities["lb1"] > priorities["lb2"], priorities
+
+
+def backend_entry_point(tmp_path, state: str, server: str, *args: str) -> tuple[int, str, dict[str, int]]:
+    """Run the role's backend entry point on lb1, delegated to both load balancers; return the
+    exit code, the output and the recap's changed count per host."""
+    playbook = tmp_path / f"backend-{state}-{server}.yml"
+    playbook.write_text(
+        "- hosts: lb1\n"
+        "  gather_facts: false\n"
+        "  tasks:\n"
+        "    - ansible.builtin.include_role:\n"
+        "        name: kubeha.kubeadm.loadbalancer\n"
+        "        tasks_from: backend\n"
+        "      vars:\n"
+        f"        loadbalancer_backend_server: {server}\n"
+        f"        loadbalancer_backend_state: {state}\n"
+        f"        loadbalancer_backend_hosts: {list(LB_NAMES)}\n"
+    )
+    result = subprocess.run(
+        ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], *args, str(playbook)],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    output = result.stdout + result.stderr
+    changed = {m[1]: int(m[2]) for m in re.finditer(r"^(\S+)\s+:\s+ok=\d+\s+changed=(\d+)", output, re.MULTILINE)}
+    return result.returncode, output, changed
+
+
+def test_backend_entry_point_drains_and_restores_a_server(hosts: dict[str, testinfra.host.Host], tmp_path) -> None:
+    try:
+        rc, output, changed = backend_entry_point(tmp_path, "drain", "be2")
+        assert rc == 0, output[-3000:]
+        assert changed == {"lb1": 1}, changed  # one task, looped over both load balancers
+        for name in LB_NAMES:
+            assert server_states(hosts[name])["be2"] == "DRAIN", (name, server_states(hosts[name]))
+            assert server_states(hosts[name])["be1"] == "UP", (name, server_states(hosts[name]))
+
+        rc, output, changed = backend_entry_point(tmp_path, "drain", "be2")
+        assert rc == 0, output[-3000:]
+        assert changed == {"lb1": 0}, f"a second drain changed something:\n{output[-3000:]}"
+
+        rc, output, changed = backend_entry_point(tmp_path, "ready", "be2", "--check")
+        assert rc == 0, output[-3000:]
+        assert changed == {"lb1": 1}, f"check mode must report the change:\n{output[-3000:]}"
+        assert all(server_states(hosts[name])["be2"] == "DRAIN" for name in LB_NAMES), "check mode changed haproxy"
+
+        rc, output, changed = backend_entry_point(tmp_path, "drain", "no-such-server")
+        assert rc != 0, output[-3000:]
+        assert "loadbalancer_backend_server=no-such-server could not be read on lb1, lb2" in " ".join(output.split())
+    finally:
+        rc, output, changed = backend_entry_point(tmp_path, "ready", "be2")
+    assert rc == 0, output[-3000:]
+    assert changed == {"lb1": 1}, changed
+    wait_until(
+        lambda: all(server_states(hosts[name])["be2"] == "UP" for name in LB_NAMES), 10, "be2 is UP again on both LBs"
+    )
