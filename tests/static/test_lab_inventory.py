@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
+from ansible_collections.kubeha.kubeadm.plugins.plugin_utils import _checks_inputs
 
 from tests.conftest import ROOT
 
@@ -40,3 +42,15 @@ def test_the_real_packages_vars_stay_outside_the_inventory() -> None:
     lab = (ROOT / "tools" / "lab").read_text()
     assert "@inventories/lab-real-packages.yml" in lab
     assert (ROOT / "inventories" / "lab-real-packages.yml").is_file()
+
+
+def test_the_lab_sets_no_role_variable_that_validation_refuses() -> None:
+    # validate.yml checks every role variable of the inventory before any host changes: a lab
+    # value outside those checks stops `tools/lab up` (and tools/benchmark) at validation.
+    found = {}
+    for path in sorted((ROOT / "inventories" / "lab" / "group_vars").glob("*.yml")):
+        for name, value in (yaml.safe_load(path.read_text()) or {}).items():
+            if name.startswith(tuple(f"{role}_" for role in _checks_inputs.ROLES)):
+                found[f"{path.name}: {name}"] = _checks_inputs.problems(name, value)
+    assert found, "the lab sets no role variable: nothing was checked"
+    assert {k: v for k, v in found.items() if v} == {}
