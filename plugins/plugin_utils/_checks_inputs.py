@@ -117,7 +117,7 @@ FORMATS: dict[str, tuple[Callable[[str], bool], str]] = {
     "kubeadm_init_admin_user": (_or_empty(_pattern(r"^[a-z_][a-z0-9_-]{0,31}$")), "a user name (or empty)"),
     "loadbalancer_frontend_bind_address": (
         lambda v: v in ("*", "") or _address_or_empty(v),
-        "an IP address, 0.0.0.0 or :: for every address",
+        "an IP address (0.0.0.0 or the IPv6 wildcard for every address)",
     ),
     "loadbalancer_health_check_path": (_pattern(r"^/\S*$"), "a path starting with /"),
     "loadbalancer_check_inter": (HAPROXY_TIME, "an haproxy time such as 10s or 500ms"),

@@ -334,43 +334,43 @@ CASES = [
         "api-port-is-etcds",
         set_var("kubeha_api_port", 2379),
         [("error", CONTROL_PLANES, "kubeha_api_port", "set kubeha_api_port to a free port")],
-        batch="ports-names-choices",
+        batch="port-names-capacity-types",
     ),
     Case(
         "cluster-name-with-a-blank",
         set_var("kubeha_cluster_name", "prod eu"),
         [("error", "all", "kubeha_cluster_name", "kubeha_cluster_name: prod-eu")],
-        batch="ports-names-choices",
+        batch="port-names-capacity-types",
     ),
     Case(
         "role-input-not-a-choice",
         set_var("cni_calico_encapsulation", "vxlan"),
         [("error", EVERY_HOST, "cni_calico_encapsulation", "set cni_calico_encapsulation to one of VXLANCrossSubnet")],
-        batch="ports-names-choices",
+        batch="port-names-capacity-types",
     ),
     Case(
         "api-port-out-of-range",
         set_var("kubeha_api_port", 70000),
         [("error", "all", "kubeha_api_port", "set kubeha_api_port to an integer 1-65535")],
-        batch="range-size-interface",
+        batch="range-sizes-vip-formats",
     ),
     Case(
         "service-network-too-small",
         set_var("kubeha_service_cidr", "10.96.0.0/29"),
         [("error", "all", "kubeha_service_cidr", "set kubeha_service_cidr to a /28 or wider network")],
-        batch="range-size-interface",
+        batch="range-sizes-vip-formats",
     ),
     Case(
         "keepalived-interface-name-too-long",
         set_var("loadbalancer_keepalived_interface", "enp0s31f6-management"),
         [("error", "val-lb1", "loadbalancer_keepalived_interface", "or leave it empty for the default route's")],
-        batch="range-size-interface",
+        batch="range-sizes-vip-formats",
     ),
     Case(
         "pod-network-too-small-for-the-nodes",
         set_var("kubeha_pod_network_cidr", "10.244.0.0/23"),
         [("error", "all", "kubeha_pod_network_cidr", "set kubeha_pod_network_cidr to a /21 or wider network")],
-        batch="capacity-label-type",
+        batch="port-names-capacity-types",
     ),
     Case(
         "node-name-longer-than-a-label",
@@ -378,7 +378,7 @@ CASES = [
             "workers", "val-w1", "kubeha_node_name", "worker-01.rack-17.frankfurt-2.production.cluster.example.internal"
         ),
         [("error", "val-w1", "kubeha_node_name", "to at most 63 characters")],
-        batch="capacity-label-type",
+        batch="port-names-capacity-types",
     ),
     Case(
         "role-input-wrong-type",
@@ -391,25 +391,25 @@ CASES = [
                 "set loadbalancer_server_maxconn to a value of type int",
             )
         ],
-        batch="capacity-label-type",
+        batch="port-names-capacity-types",
     ),
     Case(
         "pod-network-smaller-than-a-node-share",
         set_var("kubeha_pod_network_cidr", "10.244.0.0/25"),
         [("error", "all", "kubeha_pod_network_cidr", "set kubeha_pod_network_cidr to a /16 or wider network")],
-        batch="share-size-members",
+        batch="share-sizes-members-bypass",
     ),
     Case(
         "service-network-too-large",
         set_var("kubeha_service_cidr", "100.64.0.0/10"),
         [("error", "all", "kubeha_service_cidr", "set kubeha_service_cidr to a /12 or narrower network")],
-        batch="share-size-members",
+        batch="share-sizes-members-bypass",
     ),
     Case(
         "keepalived-hosts-not-load-balancers",
         set_var("loadbalancer_keepalived_hosts", ["val-lb1", "val-lb2"]),
         [("error", "val-lb1", "loadbalancer_keepalived_hosts", "list each load balancer of the group once (val-lb1)")],
-        batch="share-size-members",
+        batch="share-sizes-members-bypass",
     ),
     Case(
         "service-network-other-family",
@@ -440,7 +440,7 @@ CASES = [
                 "leave kubeha_control_plane_endpoint unset (it then is 172.28.70.100:6443)",
             )
         ],
-        batch="bypass-interface-time",
+        batch="share-sizes-members-bypass",
     ),
     Case(
         "keepalived-interface-missing",
@@ -453,37 +453,37 @@ CASES = [
                 "set loadbalancer_keepalived_interface to one of them",
             )
         ],
-        batch="bypass-interface-time",
+        batch="share-sizes-members-bypass",
     ),
     Case(
         "role-input-not-an-haproxy-time",
         set_var("loadbalancer_timeout_client", "1 hour"),
         [("error", EVERY_HOST, "loadbalancer_timeout_client", "set loadbalancer_timeout_client to an haproxy time")],
-        batch="bypass-interface-time",
+        batch="share-sizes-members-bypass",
     ),
     Case(
         "endpoint-is-one-load-balancer-not-the-vip",
         set_var("kubeha_control_plane_endpoint", "172.28.70.11:6443"),
         [("error", "all", "kubeha_control_plane_endpoint", "or use the VIP")],
-        batch="vip-domain-ttl-block",
+        batch="range-sizes-vip-formats",
     ),
     Case(
         "dns-domain-upper-case",
         set_var("kubeadm_init_dns_domain", "Cluster.Local"),
         [("error", EVERY_HOST, "kubeadm_init_dns_domain", "set kubeadm_init_dns_domain to a DNS domain")],
-        batch="vip-domain-ttl-block",
+        batch="range-sizes-vip-formats",
     ),
     Case(
         "token-ttl-not-a-duration",
         set_var("kubeadm_init_token_ttl", "2 hours"),
         [("error", EVERY_HOST, "kubeadm_init_token_ttl", "set kubeadm_init_token_ttl to a duration such as 2h")],
-        batch="vip-domain-ttl-block",
+        batch="range-sizes-vip-formats",
     ),
     Case(
         "calico-block-size-of-the-other-family",
         set_var("cni_calico_block_size", 122),
         [("error", "all", "cni_calico_block_size", "set cni_calico_block_size to 20-32")],
-        batch="vip-domain-ttl-block",
+        batch="range-sizes-vip-formats",
     ),
     Case(
         "role-input-typo-warns",

@@ -517,3 +517,17 @@ def test_priorities_follow_the_loadbalancer_roles_vars() -> None:
     assert role_vars["__loadbalancer_keepalived_priority_max"] == _checks_topology.PRIORITY_MAX
     assert role_vars["__loadbalancer_keepalived_priority_step"] == _checks_topology.PRIORITY_STEP
     assert role_vars["__loadbalancer_keepalived_max_hosts"] == _checks_topology.KEEPALIVED_MAX_HOSTS
+
+
+def test_each_role_spec_says_what_validation_accepts() -> None:
+    """The role READMEs (generated from the specs) carry the ranges and formats the checks apply."""
+    options = _checks_inputs.role_options()
+    for name in set(_checks_inputs.RANGES) | set(_checks_inputs.FORMATS):
+        description = options[name][1].get("description")
+        text = " ".join(description) if isinstance(description, list) else str(description)
+        if name in _checks_inputs.RANGES:
+            low, high = _checks_inputs.RANGES[name]
+            wanted = f"{low}-{high}" if high is not None else f"{low} or more"
+        else:
+            wanted = _checks_inputs.FORMATS[name][1]
+        assert f"validate.yml accepts {wanted}." in " ".join(text.split()), name
