@@ -26,6 +26,10 @@ description:
   - The control-plane endpoint, unless given, is the keepalived VIP when the first load balancer
     host runs keepalived (C(loadbalancer_keepalived_enabled), C(loadbalancer_keepalived_vip)),
     else that host's address, on the API port; an IPv6 address is put in brackets.
+  - Without load balancer hosts and with C(kubeha_control_plane_vip) set, haproxy and keepalived
+    run on the control planes themselves, which share that VIP; the endpoint is then the VIP on
+    haproxy's own port (C(kubeha_control_plane_lb_port), V(8443) by default), never the API
+    server's.
   - C(kubeha.kubeadm.cluster_problems) computes its view of the cluster with the same code.
 positional: _input, hostvars
 options:
@@ -66,6 +70,16 @@ options:
         description:
           - The inventory hostnames C(kubeha.kubeadm.remove_node) takes out (C(kubeha_remove_nodes)),
             a list or a comma-separated string; they are left out of RV(_value.api_backends).
+        type: raw
+      control_plane_vip:
+        description:
+          - The VIP the control planes share (C(kubeha_control_plane_vip)) when haproxy and
+            keepalived run on them; it takes effect only without load balancer hosts.
+        type: str
+      control_plane_lb_port:
+        description:
+          - haproxy's frontend port on the control planes (C(kubeha_control_plane_lb_port)); empty
+            means V(8443).
         type: raw
   hostvars:
     description: The inventory's C(hostvars), for each host's own variables.
@@ -149,6 +163,22 @@ _value:
           C(port); every control plane but those being removed.
       type: list
       elements: dict
+    control_plane_vip:
+      description: The control planes' VIP as given; empty without one.
+      type: str
+    loadbalancer_on_control_planes:
+      description: Whether haproxy and keepalived run on the control planes (no load balancer hosts, a VIP set).
+      type: bool
+    loadbalancer_hosts:
+      description:
+        - The hosts the loadbalancer role runs on, in VRRP priority order on the control planes
+          (the init host first); the load balancer hosts otherwise.
+      type: list
+      elements: str
+    loadbalancer_port:
+      description: haproxy's frontend port on those hosts (the API port on separate load balancers).
+      type: int
+      sample: 8443
 """
 
 
@@ -172,6 +202,8 @@ def cluster_layout(data: Mapping[str, Any], hostvars: Mapping[str, Any]) -> dict
             control_plane_endpoint=data.get("control_plane_endpoint"),
             remove_nodes=data.get("remove_nodes"),
             validating=boolean(data.get("validating", False), strict=False),
+            control_plane_vip=data.get("control_plane_vip"),
+            control_plane_lb_port=data.get("control_plane_lb_port"),
         )
     except ValueError as error:
         raise AnsibleFilterError(f"cluster_layout: {error}") from error

@@ -69,7 +69,8 @@ options:
         description:
           - The cluster-wide variables with the C(kubeha_) prefix dropped (C(kubernetes_version),
             C(control_plane_endpoint), C(api_port), C(pod_network_cidr), C(service_cidr),
-            C(cluster_name), C(init_host), C(require_ha), C(allow_cgroup_v1)), plus C(kubeadm_config) (the
+            C(cluster_name), C(init_host), C(require_ha), C(allow_cgroup_v1), C(control_plane_vip),
+            C(control_plane_lb_port)), plus C(kubeadm_config) (the
             kubeadm_init role's C(kubeadm_init_config_overrides), keyed by kind), C(cni_version), C(cni_manifests),
             C(cni_checksums), C(cni_pinned_checksums), C(cni_test_manifests) and C(cni_block_size) (the cni role's).
           - C(api_port) as the user gave it (empty for the default); one that is not a port is reported
@@ -100,7 +101,9 @@ options:
             C(prerequisites_source), C(lb) (the host's load balancer settings, C(frontend_port),
             C(keepalived_enabled), C(keepalived_vip), C(keepalived_hosts), C(keepalived_virtual_router_id),
             C(keepalived_interface), C(keepalived_vip_prefix); the VRRP password only as
-            C(keepalived_password_length)), C(inputs) (every role variable the host sets, by name, secret
+            C(keepalived_password_length); C(port_users), the programs listening on haproxy's port on a
+            control plane when the load balancer runs there), C(inputs) (every role variable the host
+            sets, by name, secret
             options left out, checked against the roles' C(meta/argument_specs.yml) and the ranges and
             formats of C(plugins/plugin_utils/_checks_inputs.py)), C(cluster) (the cluster-wide
             variables as this host sees them, to catch per-host disagreements) and C(etcd)
@@ -153,6 +156,11 @@ notes:
   - The pod network must give every node kube-controller-manager's share (C(node-cidr-mask-size),
     /24 for IPv4 and /64 for IPv6 unless C(kubeadm_config) sets it) and room for twice the inventory's
     nodes (the growth assumed; less is a warning).
+  - With no load balancer host and C(control_plane_vip) set, haproxy and keepalived run on the
+    control planes; the VIP must be a host address in every control plane's subnet that no host
+    has, haproxy's port (C(control_plane_lb_port)) neither the API port nor another control-plane
+    component's or a NodePort, and free on every control plane; every control plane needs the VRRP
+    password. Load balancer hosts and C(control_plane_vip) together are an error.
   - When control planes already run stacked etcd members and none of those that answered sees
     a leader, the error names the members that must come back; the survivors are never to be
     reset. A new cluster (no etcd manifest yet) has no etcd check.
@@ -423,6 +431,8 @@ class _Checker:
                 init_host=self.cluster.get("init_host"),
                 control_plane_endpoint=self.cluster.get("control_plane_endpoint"),
                 validating=True,
+                control_plane_vip=self.cluster.get("control_plane_vip"),
+                control_plane_lb_port=self.cluster.get("control_plane_lb_port"),
             )
         except ValueError as error:
             raise AnsibleFilterError(f"cluster_problems: {error}") from error
@@ -474,6 +484,7 @@ class _Checker:
         self.container_runtimes()
         self.cgroups()
         self.keepalived()
+        self.control_plane_loadbalancer()
         self.cni()
         self.cni_tested()
         self.kubeadm_overrides()
@@ -562,12 +573,13 @@ class _Checker:
                 f"{tolerated} failure(s); {n + 1 if n % 2 == 0 else 3} would tolerate more.",
                 f"use an odd number of control planes, at least three (3 or 5), in '{self.g('control_plane')}'.",
             )
-        if not self.lbs and not self.endpoint_given:
+        if not self.lbs and not self.endpoint_given and not self.layout.loadbalancer_on_control_planes:
             self.report.error(
                 ALL,
                 "kubeha_control_plane_endpoint",
                 f"no load balancer host in the group '{self.g('loadbalancer')}' and no external endpoint.",
                 f"add an haproxy host to '{self.g('loadbalancer')}' ({self.group['loadbalancer']['variable']}), "
+                "set kubeha_control_plane_vip to run haproxy and keepalived on the control planes, "
                 "or set kubeha_control_plane_endpoint to an existing load balancer's host:port.",
             )
         both = [h for h in self.cps if h in self.workers]
@@ -610,6 +622,8 @@ class _Checker:
             "api_port",
             "cluster_name",
             "allow_cgroup_v1",
+            "control_plane_vip",
+            "control_plane_lb_port",
         )
         for key in keys:
             seen: dict[str, list[str]] = defaultdict(list)
@@ -760,7 +774,9 @@ class _Checker:
             )
             return
         host, port = parsed
-        if _address(host) is None and not self.resolves(host):
+        # An endpoint worked out from kubeha_control_plane_vip: that check names the VIP itself.
+        derived_from_vip = self.layout.loadbalancer_on_control_planes and not self.endpoint_given
+        if _address(host) is None and not derived_from_vip and not self.resolves(host):
             self.report.error(
                 ALL,
                 var,
@@ -1060,6 +1076,145 @@ class _Checker:
                     f"({', '.join(members)}).",
                     "list every load balancer host in loadbalancer_keepalived_hosts "
                     "(or leave it empty for the whole group).",
+                )
+
+    def control_plane_loadbalancer(self) -> None:
+        """haproxy and keepalived on the control planes: one topology, the VIP, haproxy's port, VRRP."""
+        raw = self.layout.control_plane_vip
+        if not raw:
+            return
+        var = "kubeha_control_plane_vip"
+        if self.lbs:
+            self.report.error(
+                self.lbs,
+                var,
+                f"is set ({raw}), which runs haproxy and keepalived on the control planes, but the group "
+                f"'{self.g('loadbalancer')}' has load balancer hosts too.",
+                f"choose one: empty '{self.g('loadbalancer')}' for the load balancer on the control planes, or unset "
+                f"{var} (the load balancer hosts' own VIP is loadbalancer_keepalived_vip).",
+            )
+            return
+        self._control_plane_vip(raw, var)
+        self._control_plane_lb_port()
+        missing = [h for h in self.cps if h in self.hosts and not self._password_length(h)]
+        if missing:
+            self.report.error(
+                missing,
+                "loadbalancer_keepalived_password",
+                "keepalived runs on the control planes (kubeha_control_plane_vip) but has no VRRP password here.",
+                "set loadbalancer_keepalived_password (1 to 8 characters, the same on every control plane), "
+                "preferably from a vault.",
+            )
+        long = [h for h in self.cps if self._password_length(h) > VRRP_PASSWORD_MAX]
+        if long:
+            self.report.error(
+                long,
+                "loadbalancer_keepalived_password",
+                f"the VRRP password is longer than {VRRP_PASSWORD_MAX} characters; keepalived uses only the first "
+                f"{VRRP_PASSWORD_MAX}.",
+                "set loadbalancer_keepalived_password to 1 to 8 characters.",
+            )
+
+    def _password_length(self, host: str) -> int:
+        return int(((self.hosts.get(host) or {}).get("lb") or {}).get("keepalived_password_length") or 0)
+
+    def _control_plane_vip(self, raw: str, var: str) -> None:
+        vip = _address(raw)
+        if vip is None:
+            self.report.error(
+                ALL,
+                var,
+                f"'{raw}' is not an IP address.",
+                f"set {var} to a free address in the control planes' subnet.",
+            )
+            return
+        outside = {}
+        for host in self.cps:
+            networks = [net for _interface, net in host_networks((self.hosts.get(host) or {}).get("facts") or {})]
+            usable = [
+                net
+                for net in networks
+                if vip in net and (net.prefixlen >= net.max_prefixlen - 1 or vip not in (net[0], net[-1]))
+            ]
+            if networks and not usable:
+                outside[host] = networks
+        if outside:
+            detail = "; ".join(f"{h}: {', '.join(str(n) for n in nets)}" for h, nets in outside.items())
+            self.report.error(
+                list(outside),
+                var,
+                f"the VIP {vip} is not a host address in the subnets of these control planes ({detail}); "
+                "VRRP moves an address only within the one subnet they share.",
+                f"set {var} to a free address in the subnet every control plane is on.",
+            )
+        owners = [h for h in self.everyone if _address((self.hosts.get(h) or {}).get("node_address") or "") == vip]
+        if owners:
+            self.report.error(
+                owners,
+                var,
+                f"the VIP {vip} is already the address of {', '.join(owners)}.",
+                f"set {var} to an address no host uses.",
+            )
+        parsed = split_endpoint(str(self.cluster.get("control_plane_endpoint") or ""))
+        port = self.layout.loadbalancer_port
+        if self.endpoint_given and parsed and _address(parsed[0]) == vip and parsed[1] != port:
+            self.report.error(
+                ALL,
+                "kubeha_control_plane_endpoint",
+                f"names the VIP {vip} on port {parsed[1]}, but haproxy listens there on {port} "
+                "(kubeha_control_plane_lb_port).",
+                f"use {_cluster.hostport(str(vip), port)} "
+                "(or leave kubeha_control_plane_endpoint unset for that default).",
+            )
+
+    def _control_plane_lb_port(self) -> None:
+        var, port, api = "kubeha_control_plane_lb_port", self.layout.loadbalancer_port, self.layout.api_port
+        low, high = _checks_ports.NODE_PORT_RANGE
+        other = 8443 if api != 8443 else 9443
+        raw = self.cluster.get("control_plane_lb_port")
+        if raw not in (None, "") and _cluster.port_number(raw) is None:
+            self.report.error(
+                ALL,
+                var,
+                f"'{raw}' is not a port: haproxy's frontend port is an integer from 1 to 65535.",
+                f"set {var} to a free port, e.g. {other}, or leave it unset for "
+                f"{_cluster.DEFAULT_CONTROL_PLANE_LB_PORT}.",
+            )
+            return
+        if port == api:
+            self.report.error(
+                ALL,
+                var,
+                f"haproxy on the control planes would listen on {port}, the API server's own port "
+                "(kubeha_api_port): they collide, and kubeadm's Port preflight check (up to 1.36 on every "
+                "address) fails init and every control-plane join.",
+                f"set {var} to another port free on every control plane, e.g. {other}.",
+            )
+        elif port in _checks_ports.CONTROL_PLANE_PORTS:
+            self.report.error(
+                ALL,
+                var,
+                f"{port} is taken on every control plane ({_checks_ports.CONTROL_PLANE_PORTS[port]}).",
+                f"set {var} to a port no Kubernetes component uses, e.g. {other}.",
+            )
+        elif low <= port <= high:
+            self.report.error(
+                ALL,
+                var,
+                f"{port} is in the NodePort range {low}-{high}: a Service given "
+                "that NodePort would capture the control planes' API traffic.",
+                f"set {var} to a port outside {low}-{high}, e.g. {other}.",
+            )
+        for host in self.cps:
+            users = ((self.hosts.get(host) or {}).get("lb") or {}).get("port_users") or []
+            # haproxy is ours (a converged cluster); anything else holds the port.
+            others = sorted({str(u) for u in users} - {"haproxy"})
+            if others:
+                self.report.error(
+                    host,
+                    var,
+                    f"port {port} is already in use on this host by {', '.join(others)}.",
+                    f"stop what listens on {port} on this host, or set {var} to a port free on every control plane.",
                 )
 
     def cni(self) -> None:

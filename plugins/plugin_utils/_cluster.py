@@ -2,11 +2,14 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """PRIVATE to the collection: the cluster's layout, worked out once on the controller.
 
-Which host initialises the cluster, every control plane with its address, the API servers the
-load balancers forward to, and the control-plane endpoint (the keepalived VIP, else the first
-load balancer's address, on the API port; IPv6 in brackets). The playbooks read it through the
-``kubeha.kubeadm.cluster_layout`` filter (``playbooks/vars/cluster.yml``), validation through
-``kubeha.kubeadm.cluster_problems``: both call `build_layout`, so they cannot disagree.
+Which host initialises the cluster, every control plane with its address, where haproxy runs
+(the load balancer hosts, or the control planes themselves when there are none and
+``kubeha_control_plane_vip`` is set), the API servers it forwards to, and the control-plane
+endpoint (the keepalived VIP, else the first load balancer's address, on the API port; with the
+load balancer on the control planes, their VIP on haproxy's own port; IPv6 in brackets). The
+playbooks read it through the ``kubeha.kubeadm.cluster_layout`` filter
+(``playbooks/vars/cluster.yml``), validation through ``kubeha.kubeadm.cluster_problems``: both
+call `build_layout`, so they cannot disagree.
 """
 
 from __future__ import annotations
@@ -18,6 +21,9 @@ from typing import Any
 from ansible.module_utils.parsing.convert_bool import boolean
 
 DEFAULT_API_PORT = 6443
+# haproxy's frontend when it runs on the control planes: never the API server's own port, which
+# kubeadm's preflight (up to 1.36) probes on every address. 8443 as in kubeadm's HA guide.
+DEFAULT_CONTROL_PLANE_LB_PORT = 8443
 # The inventory groups' keys, in the order hosts are listed (load balancers first).
 GROUP_KEYS = ("loadbalancer", "control_plane", "workers")
 
@@ -50,6 +56,10 @@ class Layout:
     control_planes: list[dict[str, str]]
     remove_nodes: list[str]
     api_backends: list[dict[str, Any]]
+    control_plane_vip: str
+    loadbalancer_on_control_planes: bool
+    loadbalancer_hosts: list[str]
+    loadbalancer_port: int
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -114,14 +124,16 @@ def port_number(value: Any) -> int | None:
     return int(text)
 
 
-def _api_port(value: Any, validating: bool = False) -> int:
+def _port(
+    value: Any, validating: bool = False, variable: str = "kubeha_api_port", default: int = DEFAULT_API_PORT
+) -> int:
     if value in (None, ""):
-        return DEFAULT_API_PORT
+        return default
     port = port_number(value)
     if port is None:
         if validating:
-            return DEFAULT_API_PORT
-        raise ValueError(f"kubeha_api_port: '{value}' is not a port; set it to 1-65535 (default {DEFAULT_API_PORT})")
+            return default
+        raise ValueError(f"{variable}: '{value}' is not a port; set it to 1-65535 (default {default})")
     return port
 
 
@@ -143,16 +155,23 @@ def build_layout(
     control_plane_endpoint: Any = None,
     remove_nodes: Any = None,
     validating: bool = False,
+    control_plane_vip: Any = None,
+    control_plane_lb_port: Any = None,
 ) -> Layout:
     """The layout from the three groups' hosts, each host's inputs and the cluster-wide inputs.
 
     A host missing from `hosts` has an unknown address ("") and its inventory hostname as its
     node name; an empty or None cluster-wide input takes its default. A port that is not one
     stops everything (ValueError) unless `validating`: validation then lays the cluster out on
-    the default port and reports the variable the user set itself.
+    the default port and reports the variable the user set itself. Without load balancer
+    hosts, a `control_plane_vip` puts haproxy and keepalived on the control planes, haproxy on
+    `control_plane_lb_port`, and the endpoint on that VIP and port.
     """
     lbs, cps, workers = (unique(groups.get(key) or []) for key in GROUP_KEYS)
-    port = _api_port(api_port, validating)
+    port = _port(api_port, validating)
+    vip = str(control_plane_vip or "").strip()
+    on_control_planes = bool(vip) and not lbs
+    lb_port = _port(control_plane_lb_port, validating, "kubeha_control_plane_lb_port", DEFAULT_CONTROL_PLANE_LB_PORT)
     everyone = unique(lbs + cps + workers)
     nodes = unique(cps + workers)
     address_of = {name: hosts[name].address if name in hosts else "" for name in everyone}
@@ -173,9 +192,18 @@ def build_layout(
         node_name_of=node_name_of,
         init_host=init,
         api_port=port,
-        control_plane_endpoint=given or default_endpoint(lbs, hosts, port),
+        control_plane_endpoint=given
+        or (hostport(vip, lb_port) if on_control_planes else default_endpoint(lbs, hosts, port)),
         control_plane_endpoint_given=bool(given),
         control_planes=control_planes,
         remove_nodes=removed,
         api_backends=[dict(cp, port=port) for cp in control_planes if cp["name"] not in removed],
+        control_plane_vip=vip,
+        loadbalancer_on_control_planes=on_control_planes,
+        # The init host first: its keepalived has the highest priority and holds the VIP for init.
+        # In this order (VRRP priorities follow it), without the control planes being removed.
+        loadbalancer_hosts=[cp["name"] for cp in control_planes if cp["name"] not in removed]
+        if on_control_planes
+        else lbs,
+        loadbalancer_port=lb_port if on_control_planes else port,
     )

@@ -245,6 +245,7 @@ FQCN_PLAYBOOKS = (
     "etcd_backup",
     "etcd_restore",
     "reset",
+    "loadbalancer",
 )
 # Kept for the checkout path `ansible-playbook playbooks/ha-cluster.yml`; a hyphen cannot be in an FQCN.
 CHECKOUT_ONLY_PLAYBOOKS = ("ha-cluster",)

@@ -80,8 +80,8 @@ def running(container: str) -> bool:
     return result.stdout.strip() == "true"
 
 
-def server_states(lb: str) -> dict[str, str]:
-    """haproxy's view of every API server backend (UP, DOWN, "UP 1/2", ...) on one LB."""
+def server_states(lb: str, servers: tuple[str, ...] | list[str] = tuple(CONTROL_PLANES)) -> dict[str, str]:
+    """haproxy's view of the API server backends `servers` (UP, DOWN, "UP 1/2", ...) on one LB."""
     result = sh(lb, f"echo 'show stat' | socat stdio UNIX-CONNECT:{STATS_SOCKET}", timeout=10)
     lines = result.stdout.splitlines()
     if result.returncode != 0 or not lines:
@@ -90,7 +90,7 @@ def server_states(lb: str) -> dict[str, str]:
     states = {}
     for line in lines[1:]:
         row = dict(zip(header, line.split(","), strict=False))
-        if row.get("svname") in CONTROL_PLANES:
+        if row.get("svname") in servers:
             states[row["svname"]] = row["status"]
     return states
 
@@ -130,9 +130,9 @@ def ca_context() -> ssl.SSLContext:
     return ssl.create_default_context(cadata=ca)
 
 
-def readyz(context: ssl.SSLContext, timeout: float = 1.0) -> bool:
+def readyz(context: ssl.SSLContext, timeout: float = 1.0, address: str = VIP, port: int = PORT) -> bool:
     """GET /readyz through the VIP: True only for a 200 (the API double needs etcd quorum)."""
-    connection = http.client.HTTPSConnection(VIP, PORT, timeout=timeout, context=context)
+    connection = http.client.HTTPSConnection(address, port, timeout=timeout, context=context)
     try:
         connection.request("GET", "/readyz")
         response = connection.getresponse()

@@ -30,6 +30,9 @@ VIEW = [
     "__kubeha_api_backends",
     "__kubeha_api_port",
     "__kubeha_remove_nodes",
+    "__kubeha_loadbalancer_on_control_planes",
+    "__kubeha_loadbalancer_hosts",
+    "__kubeha_loadbalancer_port",
 ]
 PLAYBOOK = f"""
 - name: Write each host's view of the cluster variables
@@ -46,13 +49,14 @@ PLAYBOOK = f"""
 """
 
 
-def inventory(lb_vars: dict[str, Any]) -> dict[str, Any]:
-    lb = {"ansible_host": "fd00::10", **lb_vars}
+def inventory(lb_vars: dict[str, Any] | None) -> dict[str, Any]:
+    """The inventory, its load balancer lb1 with `lb_vars`; None leaves the group out."""
+    lbs = {} if lb_vars is None else {"loadbalancer": {"hosts": {"lb1": {"ansible_host": "fd00::10", **lb_vars}}}}
     return {
         "all": {
             "vars": {"ansible_python_interpreter": sys.executable},
             "children": {
-                "loadbalancer": {"hosts": {"lb1": lb}},
+                **lbs,
                 "control_plane": {
                     "hosts": {
                         "cp1": {"ansible_host": "fd00::21"},
@@ -66,7 +70,7 @@ def inventory(lb_vars: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def resolve(tmp_path: Path, lb_vars: dict[str, Any], extra_vars: dict[str, Any]) -> dict[str, dict[str, Any]]:
+def resolve(tmp_path: Path, lb_vars: dict[str, Any] | None, extra_vars: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """Every host's view of vars/cluster.yml, as ansible-playbook resolves it."""
     collections = tmp_path / "collections"
     (collections / "ansible_collections" / "kubeha").mkdir(parents=True)
@@ -178,3 +182,21 @@ def test_cluster_vars_compute_nothing_in_jinja() -> None:
     for name, value in yaml.safe_load((ROOT / "playbooks" / "vars" / "cluster.yml").read_text()).items():
         walk(name, value)
     assert found == []
+
+
+def test_without_load_balancers_the_vip_puts_haproxy_on_the_control_planes(tmp_path: Path) -> None:
+    extra = {"kubeha_control_plane_vip": "fd00::50", "kubeha_init_host": "cp2"}
+    views = resolve(tmp_path, None, extra)
+    assert sorted(views) == ["cp1", "cp2", "cp3", "w1"]
+    for name in ("cp1", "cp2", "cp3", "w1"):
+        assert views[name]["__kubeha_loadbalancer_on_control_planes"] is True
+        assert views[name]["__kubeha_loadbalancer_hosts"] == ["cp2", "cp1", "cp3"]
+        assert views[name]["__kubeha_loadbalancer_port"] == 8443
+        assert views[name]["__kubeha_control_plane_endpoint"] == "[fd00::50]:8443"
+        assert {b["port"] for b in views[name]["__kubeha_api_backends"]} == {6443}
+    # With load balancer hosts the VIP is not used (validation reports it); they run haproxy.
+    (tmp_path / "plain").mkdir()
+    plain = resolve(tmp_path / "plain", {}, extra)
+    assert plain["cp1"]["__kubeha_loadbalancer_hosts"] == ["lb1"]
+    assert plain["cp1"]["__kubeha_loadbalancer_port"] == 6443
+    assert plain["cp1"]["__kubeha_loadbalancer_on_control_planes"] is False

@@ -43,7 +43,9 @@ def test_the_double_claims_the_default_version_by_default() -> None:
     [
         "inventories/lab/group_vars/all.yml",
         "inventories/sandbox/group_vars/all.yml",
+        "inventories/control-plane-vip/group_vars/all.yml",
         "molecule/default/molecule.yml",
+        "molecule/cp_loadbalancer/molecule.yml",
         "molecule/drills/molecule.yml",
         "molecule/validate/molecule.yml",
     ],

@@ -146,3 +146,55 @@ def test_host_inputs_follow_the_documented_defaults() -> None:
     lb = {"loadbalancer_keepalived_enabled": "yes", "loadbalancer_keepalived_vip": "192.0.2.100"}
     assert _cluster.host_inputs("lb1", lb).keepalived_enabled is True
     assert _cluster.host_inputs("lb1", {"loadbalancer_keepalived_enabled": "false"}).keepalived_enabled is False
+
+
+NO_LBS = {"control_plane": ["cp1", "cp2", "cp3"], "workers": ["w1"]}
+
+
+def test_without_load_balancers_a_vip_puts_haproxy_on_the_control_planes() -> None:
+    layout = build_layout(NO_LBS, hosts(), control_plane_vip=" 192.0.2.100 ", init_host="cp2")
+    assert layout.loadbalancer_on_control_planes is True
+    assert layout.control_plane_vip == "192.0.2.100"
+    # haproxy's own port, never the API server's; the endpoint is the VIP on it.
+    assert layout.loadbalancer_port == 8443
+    assert layout.api_port == 6443
+    assert layout.control_plane_endpoint == "192.0.2.100:8443"
+    assert layout.control_plane_endpoint_given is False
+    # The init host first (highest VRRP priority: it holds the VIP when kubeadm init runs).
+    assert layout.loadbalancer_hosts == ["cp2", "cp1", "cp3"]
+    assert [b["name"] for b in layout.api_backends] == ["cp2", "cp1", "cp3"]
+    assert {b["port"] for b in layout.api_backends} == {6443}
+    # Control planes are still the only LB hosts: no extra host appears anywhere.
+    assert layout.all_hosts == ["cp1", "cp2", "cp3", "w1"]
+
+
+def test_the_control_plane_lb_port_and_an_ipv6_vip() -> None:
+    layout = build_layout(NO_LBS, hosts(), control_plane_vip="fd00::100", control_plane_lb_port="9443", api_port=7443)
+    assert layout.control_plane_endpoint == "[fd00::100]:9443"
+    assert layout.loadbalancer_port == 9443
+    assert {b["port"] for b in layout.api_backends} == {7443}
+    # A given endpoint (a name for the VIP, say) is used as given.
+    named = build_layout(NO_LBS, hosts(), control_plane_vip="fd00::100", control_plane_endpoint="api.example:8443")
+    assert named.control_plane_endpoint == "api.example:8443"
+
+
+def test_load_balancer_hosts_win_over_a_control_plane_vip() -> None:
+    # Validation reports the contradiction; the layout keeps the separate load balancers.
+    layout = build_layout(GROUPS, hosts(), control_plane_vip="192.0.2.100")
+    assert layout.loadbalancer_on_control_planes is False
+    assert layout.loadbalancer_hosts == ["lb1", "lb2"]
+    assert layout.loadbalancer_port == 6443
+    assert layout.control_plane_endpoint == "192.0.2.11:6443"
+    # Without a VIP nothing runs on the control planes.
+    plain = build_layout(NO_LBS, hosts())
+    assert (plain.loadbalancer_on_control_planes, plain.loadbalancer_hosts, plain.control_plane_endpoint) == (
+        False,
+        [],
+        "",
+    )
+
+
+@pytest.mark.parametrize("port", ["https", "0", 70000])
+def test_a_control_plane_lb_port_that_is_no_port_is_refused_naming_the_variable(port: object) -> None:
+    with pytest.raises(ValueError, match="kubeha_control_plane_lb_port"):
+        build_layout(NO_LBS, hosts(), control_plane_vip="192.0.2.100", control_plane_lb_port=port)
