@@ -16,7 +16,7 @@ import yaml
 from tests.conftest import ROOT, record_figures
 
 # Cheap and foundational scenarios first; any scenario not listed runs after these.
-ORDER = ["loadbalancer", "double_contract", "default", "validate", "drills"]
+ORDER = ["loadbalancer", "double_contract", "default", "validate", "cp_loadbalancer", "drills"]
 SCENARIO_TIMEOUT = 30 * 60
 
 
