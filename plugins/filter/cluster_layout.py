@@ -172,7 +172,7 @@ _value:
     loadbalancer_hosts:
       description:
         - The hosts the loadbalancer role runs on, in VRRP priority order on the control planes
-          (the init host first); the load balancer hosts otherwise.
+          (the init host first, those being removed left out); the load balancer hosts otherwise.
       type: list
       elements: str
     loadbalancer_port:

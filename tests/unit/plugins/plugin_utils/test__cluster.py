@@ -173,6 +173,9 @@ def test_the_control_plane_lb_port_and_an_ipv6_vip() -> None:
     assert layout.control_plane_endpoint == "[fd00::100]:9443"
     assert layout.loadbalancer_port == 9443
     assert {b["port"] for b in layout.api_backends} == {7443}
+    # A control plane being removed leaves the VRRP members; the order (priorities) stays.
+    removing = build_layout(NO_LBS, hosts(), control_plane_vip="fd00::100", init_host="cp3", remove_nodes="cp1")
+    assert removing.loadbalancer_hosts == ["cp3", "cp2"]
     # A given endpoint (a name for the VIP, say) is used as given.
     named = build_layout(NO_LBS, hosts(), control_plane_vip="fd00::100", control_plane_endpoint="api.example:8443")
     assert named.control_plane_endpoint == "api.example:8443"
