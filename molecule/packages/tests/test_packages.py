@@ -1,0 +1,153 @@
+"""Verify the packages scenario: the install path every real user runs, against this run's own
+package repository (tests/package_repo/), served over HTTPS by the repository container.
+
+The packages are real .deb files; kubeadm and kubelet in them are the kubeadm test double
+(tests/kubeadm_double/), kubectl is the official binary. What is checked is the collection's
+handling of the repository, the versions, the holds and apt's refusals, not Kubernetes.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+SCENARIO = Path(__file__).resolve().parents[1]
+NODES = ["kubeha-packages-cp1", "kubeha-packages-w1"]
+SPARE = "kubeha-packages-spare"
+REPOSITORY = "https://kubeha-packages-repo"
+KUBERNETES = ["kubeadm", "kubectl", "kubelet"]
+RUN_TIMEOUT = 600
+RECAP_LINE = re.compile(r"^(?P<host>\S+)\s+:\s+ok=\d+\s+changed=(?P<changed>\d+)\s", re.MULTILINE)
+
+
+def sh(container: str, script: str, check: bool = True) -> subprocess.CompletedProcess:
+    result = subprocess.run(
+        ["docker", "exec", container, "sh", "-c", script], capture_output=True, text=True, timeout=300, check=False
+    )
+    if check:
+        assert result.returncode == 0, f"{container}: {script}\n{result.stdout}\n{result.stderr}"
+    return result
+
+
+def versions(container: str, packages: list[str]) -> dict[str, str]:
+    out = sh(container, "dpkg-query -W -f '${Package} ${db:Status-Status} ${Version}\\n' " + " ".join(packages), False)
+    found = {}
+    for line in out.stdout.splitlines():
+        name, status, version = line.split(" ", 2)
+        found[name] = version if status == "installed" else status
+    return found
+
+
+def run_role(version: str, base: str = REPOSITORY) -> tuple[int, str, dict[str, int]]:
+    result = subprocess.run(
+        [
+            *("ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], str(SCENARIO / "prerequisites.yml")),
+            *("-e", f"prerequisites_kubernetes_version={version}"),
+            *("-e", f"prerequisites_package_repository_base={base}"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=RUN_TIMEOUT,
+        check=False,
+    )
+    output = result.stdout + result.stderr
+    changed = {m["host"]: int(m["changed"]) for m in RECAP_LINE.finditer(result.stdout)}
+    return result.returncode, output, changed
+
+
+@pytest.mark.parametrize("container", NODES)
+def test_packages_are_exactly_the_requested_version_and_held(container: str) -> None:
+    assert versions(container, KUBERNETES) == dict.fromkeys(KUBERNETES, "1.36.4-1.1")
+    # kubelet's dependency came along (kubeadm 1.32+ depends on nothing); only the three are held.
+    assert versions(container, ["kubernetes-cni"]) == {"kubernetes-cni": "1.9.1-1.1"}
+    assert sh(container, "apt-mark showhold").stdout.split() == KUBERNETES
+    assert sh(container, "kubeadm version -o short").stdout.strip() == "v1.36.4"
+    assert sh(container, "kubelet --version").stdout.strip() == "Kubernetes v1.36.4"
+    sources = sh(container, "cat /etc/apt/sources.list.d/kubernetes.sources").stdout
+    assert f"URIs: {REPOSITORY}/v1.36/deb/" in sources
+    assert re.search(r"(?m)^Suites: /$", sources)
+    assert "-----BEGIN PGP PUBLIC KEY BLOCK-----" in sources, "Signed-By is not this run's Release.key"
+
+
+@pytest.mark.parametrize("container", NODES)
+def test_kubelet_runs_enabled_once_kubeadm_configured_it(container: str) -> None:
+    assert sh(container, "systemctl is-enabled kubelet").stdout.strip() == "enabled"
+    assert sh(container, "systemctl is-active kubelet").stdout.strip() == "active"
+    assert sh(container, "test -s /var/lib/kubelet/config.yaml", False).returncode == 0
+
+
+def test_unrelated_apt_upgrade_never_moves_held_packages() -> None:
+    """The v1.36 repository has 1.36.5 too: `apt-get upgrade` sees it and keeps the holds.
+    Only the Kubernetes repository is consulted (its own lists directory), so nothing else moves."""
+    node = NODES[1]
+    apt = (
+        "-o Dir::Etc::SourceList=/dev/null -o Dir::Etc::SourceParts=/tmp/kubeha-upgrade/sources "
+        "-o Dir::State::Lists=/tmp/kubeha-upgrade/lists"
+    )
+    sh(
+        node,
+        "rm -rf /tmp/kubeha-upgrade && mkdir -p /tmp/kubeha-upgrade/sources /tmp/kubeha-upgrade/lists/partial"
+        " && cp /etc/apt/sources.list.d/kubernetes.sources /tmp/kubeha-upgrade/sources/",
+    )
+    sh(node, f"apt-get {apt} -q update")
+    policy = sh(node, f"apt-cache {apt} policy kubeadm").stdout
+    assert "Candidate: 1.36.5-1.1" in policy, policy
+    upgrade = sh(node, f"DEBIAN_FRONTEND=noninteractive apt-get {apt} -y upgrade").stdout
+    assert "kept back" in upgrade, upgrade
+    assert versions(node, KUBERNETES) == dict.fromkeys(KUBERNETES, "1.36.4-1.1"), upgrade
+    sh(node, "rm -rf /tmp/kubeha-upgrade")
+
+
+def test_a_version_the_repository_lacks_fails_before_any_change() -> None:
+    rc, output, changed = run_role("1.36.9")
+    assert rc != 0, output[-3000:]
+    assert f"the repository {REPOSITORY}/v1.36/deb/ has no kubelet, kubeadm, kubectl at version 1.36.9" in " ".join(
+        output.split()
+    ), output[-3000:]
+    assert "(it has 1.36.4, 1.36.5)" in " ".join(output.split()), output[-3000:]
+    assert changed.get(SPARE) == 0, output[-3000:]
+    assert sh(SPARE, "test -e /etc/apt/sources.list.d/kubernetes.sources", False).returncode != 0
+
+
+def test_a_repository_whose_signature_does_not_verify_is_refused() -> None:
+    rc, output, _recap = run_role("1.36.4", f"{REPOSITORY}/tampered")
+    flat = " ".join(output.split())
+    assert rc != 0, output[-3000:]
+    assert f"apt refused the Kubernetes repository {REPOSITORY}/tampered/v1.36/deb/" in flat, output[-3000:]
+    # apt's own reason: the Release file's signer is not the key the repository handed out.
+    assert re.search(r"NO_PUBKEY [0-9A-F]{16}|is not signed", flat), output[-3000:]
+    assert versions(SPARE, ["kubeadm"]) != {"kubeadm": "1.36.4-1.1"}
+
+
+def test_fresh_install_from_the_next_minor_crash_loops_until_kubeadm_runs_then_patch_upgrade() -> None:
+    rc, output, _recap = run_role("1.37.0")
+    assert rc == 0, output[-4000:]
+    assert versions(SPARE, KUBERNETES) == dict.fromkeys(KUBERNETES, "1.37.0-1.1")
+    assert sh(SPARE, "kubeadm version -o short").stdout.strip() == "v1.37.0"
+    # As the real package: enabled, restarting every RestartSec until kubeadm writes its config.
+    assert sh(SPARE, "systemctl is-enabled kubelet").stdout.strip() == "enabled"
+    deadline = time.monotonic() + 40
+    restarts = 0
+    while time.monotonic() < deadline:
+        restarts = int(sh(SPARE, "systemctl show -P NRestarts kubelet").stdout.strip() or 0)
+        if restarts >= 1:
+            break
+        time.sleep(3)
+    assert restarts >= 1, sh(SPARE, "systemctl status kubelet --no-pager", False).stdout
+    assert sh(SPARE, "test -e /var/lib/kubelet/config.yaml", False).returncode != 0
+
+    rc, output, changed = run_role("1.37.0")
+    assert rc == 0, output[-4000:]
+    assert changed.get(SPARE) == 0, output[-4000:]
+
+    # A patch upgrade through the role moves the held packages, and holds them again.
+    rc, output, _recap = run_role("1.37.1")
+    assert rc == 0, output[-4000:]
+    assert versions(SPARE, KUBERNETES) == dict.fromkeys(KUBERNETES, "1.37.1-1.1")
+    assert sh(SPARE, "apt-mark showhold").stdout.split() == KUBERNETES
+    assert sh(SPARE, "kubelet --version").stdout.strip() == "Kubernetes v1.37.1"
