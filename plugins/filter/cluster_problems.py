@@ -98,7 +98,9 @@ options:
             C(kube-apiserver.yaml) manifest, that is the version the cluster runs; empty without one),
             C(cgroup_fs) (the file system type of C(/sys/fs/cgroup), C(cgroup2fs) for cgroup v2 and
             C(tmpfs) for cgroup v1; empty when unknown),
-            C(prerequisites_source), C(lb) (the host's load balancer settings, C(frontend_port),
+            C(prerequisites_source), C(containerd_manage), C(containerd_source) and C(containerd_pin)
+            (the host's C(prerequisites_containerd_manage), C(prerequisites_containerd_source) and
+            C(prerequisites_containerd_version)), C(lb) (the host's load balancer settings, C(frontend_port),
             C(keepalived_enabled), C(keepalived_vip), C(keepalived_hosts), C(keepalived_virtual_router_id),
             C(keepalived_interface), C(keepalived_vip_prefix); the VRRP password only as
             C(keepalived_password_length); C(port_users), the programs listening on haproxy's port on a
@@ -146,7 +148,9 @@ notes:
     Ubuntu 22.04 and 24.04, and RHEL, CentOS Stream, Rocky Linux, AlmaLinux and Oracle Linux 8 to 10.
   - Three or five control planes give etcd fault tolerance; any other number is a warning.
   - A node whose installed containerd is older than the requested Kubernetes minor expects
-    (2.0 from 1.36, for the CRI RuntimeConfig method; 1.7.28 for 1.35) is a warning, and so is a
+    (2.0 from 1.36, for the CRI RuntimeConfig method; 1.7.28 for 1.35) is a warning, unless the
+    prerequisites role replaces it with C(containerd.io) from a repository
+    (C(prerequisites_containerd_source=repository); then only a pinned version that old is), and so is a
     Calico release that Tigera does not test with the requested minor (3.31 with 1.32 to 1.35,
     3.32 with 1.34 to 1.36, 3.33 with 1.35 to 1.37); both tables are in
     C(plugins/module_utils/_runtime_support.py).
@@ -299,6 +303,12 @@ def _version(value: Any) -> tuple[int, int, int] | None:
 def _installed(value: Any) -> tuple[int, int, int] | None:
     """`kubeadm=v1.37.1` (binary), `kubelet=installed=1.37.1-1.1` (package status=version)."""
     return _upgrade.parse_version(value)
+
+
+def _from_repository(info: dict) -> bool:
+    """Whether the prerequisites role installs containerd.io from a repository on this host,
+    replacing whatever containerd is installed (prerequisites_containerd_source: repository)."""
+    return _tristate(info.get("containerd_manage")) is True and str(info.get("containerd_source") or "") == "repository"
 
 
 def _tristate(value: Any) -> bool | None:
@@ -1248,7 +1258,22 @@ class _Checker:
             return
         minor = f"{self.version[0]}.{self.version[1]}"
         for host in self.nodes:
-            found = containerd_version((self.hosts.get(host) or {}).get("containerd_version"))
+            info = self.hosts.get(host) or {}
+            found = containerd_version(info.get("containerd_version"))
+            if _from_repository(info):
+                # The role puts containerd.io from the repository in place of what is installed:
+                # only a pinned version can be older than expected.
+                pinned = containerd_version(f"containerd containerd.io {info.get('containerd_pin') or ''}")
+                if pinned is not None and pinned < minimum:
+                    self.report.warning(
+                        host,
+                        "prerequisites_containerd_version",
+                        f"pins containerd.io {_dotted(pinned)}; Kubernetes {minor} expects containerd "
+                        f"{_dotted(minimum)} or newer.",
+                        f"pin containerd.io {_dotted(minimum)}+ (or leave prerequisites_containerd_version empty "
+                        "for the repository's newest).",
+                    )
+                continue
             if found is None or found >= minimum:
                 continue
             why = (

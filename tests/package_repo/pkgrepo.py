@@ -4,6 +4,7 @@ Two steps, both without any network except one `apt-get download` from Debian's 
 
   pkgrepo.py build            -> prints the directory of the cached .deb set
   pkgrepo.py publish DEBS OUT -> signed repositories, a per-run signing key and a TLS CA in OUT
+  pkgrepo.py containerd       -> prints the path of containerd.io alone (tools/lab's node image)
 
 `build` makes real Debian packages with dpkg-deb: kubeadm, kubelet, kubectl, cri-tools and
 kubernetes-cni at pkgs.k8s.io's version strings (`1.37.1-1.1`) for every release in RELEASES,
@@ -31,6 +32,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import yaml  # the venv's PyYAML, copied into each double package
@@ -334,13 +336,19 @@ def input_hash(kubectl: Path, yaml_dir: Path) -> str:
     return digest.hexdigest()[:12]
 
 
+# Builds kept: worktrees of other revisions share the cache, and must not rebuild in turn.
+CACHE_KEEP = 3
+
+
 def build(kubectl: Path, yaml_dir: Path) -> Path:
     CACHE.mkdir(parents=True, exist_ok=True)
     target = CACHE / f"debs-{input_hash(kubectl, yaml_dir)}"
     with open(CACHE / ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # concurrent scenarios wait and reuse the first build
+        start = time.monotonic()
         if (target / "COMPLETE").exists():
-            print(f"package-repo: reusing cached {target}", file=sys.stderr)
+            (target / "COMPLETE").touch()  # most recently used, kept longest
+            print(f"package-repo: reused cached {target.name}", file=sys.stderr)
             return target
         shutil.rmtree(target, ignore_errors=True)
         work = Path(tempfile.mkdtemp(prefix="debs-", dir=CACHE))
@@ -357,11 +365,33 @@ def build(kubectl: Path, yaml_dir: Path) -> Path:
         containerd_io(fetch_debian_containerd(CACHE / "downloads"), work / "containerd")
         (work / "COMPLETE").write_text("")
         work.rename(target)
-        for old in CACHE.glob("debs-*"):
-            if old != target:
-                shutil.rmtree(old, ignore_errors=True)
-        print(f"package-repo: built {target}", file=sys.stderr)
+        # Under the lock, an unfinished directory is a crashed build's; of the finished ones the
+        # most recently used stay.
+        finished = sorted(CACHE.glob("debs-*/COMPLETE"), key=lambda p: p.stat().st_mtime, reverse=True)
+        keep = {p.parent for p in finished[:CACHE_KEEP]}
+        for spent in set(CACHE.glob("debs-*")) - keep:
+            shutil.rmtree(spent, ignore_errors=True)
+        print(f"package-repo: built {target.name} in {time.monotonic() - start:.0f} s", file=sys.stderr)
         return target
+
+
+def build_containerd() -> Path:
+    """containerd.io alone (the lab's node image carries it), cached by this script and its source."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    with open(CACHE / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        source = fetch_debian_containerd(CACHE / "downloads")
+        digest = hashlib.sha256(Path(__file__).read_bytes() + source.name.encode()).hexdigest()[:12]
+        target = CACHE / f"containerd-{digest}"
+        found = sorted(target.glob("containerd.io_*.deb"))
+        if found:
+            return found[0]
+        for spent in CACHE.glob("containerd-*"):
+            shutil.rmtree(spent, ignore_errors=True)
+        work = Path(tempfile.mkdtemp(prefix="containerd-", dir=CACHE))
+        deb = containerd_io(source, work)
+        work.rename(target)
+        return target / deb.name
 
 
 # --- publishing repositories ---------------------------------------------------------------
@@ -498,12 +528,20 @@ def tls(out: Path, server_names: list[str]) -> None:
     tls_dir = out / "tls"
     tls_dir.mkdir(parents=True)
     ca_key, ca_crt = tls_dir / "ca.key", tls_dir / "kubeha-test-repository-ca.crt"
+    # The extensions a strict verifier wants (Python 3.13's ssl sets VERIFY_X509_STRICT): a CA
+    # with its key usage, a leaf naming its issuer's key.
     run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
-         "/CN=kubeha test package repository CA", "-keyout", str(ca_key), "-out", str(ca_crt)])  # fmt: skip
+         "/CN=kubeha test package repository CA", "-keyout", str(ca_key), "-out", str(ca_crt),
+         "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+         "-addext", "subjectKeyIdentifier=hash"])  # fmt: skip
     key, csr, crt = tls_dir / "server.key", tls_dir / "server.csr", tls_dir / "server.crt"
     sans = ",".join(f"IP:{n}" if n.replace(".", "").isdigit() else f"DNS:{n}" for n in server_names)
     ext = tls_dir / "ext.cnf"
-    ext.write_text(f"subjectAltName={sans}\nextendedKeyUsage=serverAuth\n")
+    ext.write_text(
+        f"subjectAltName={sans}\nextendedKeyUsage=serverAuth\nbasicConstraints=critical,CA:FALSE\n"
+        "keyUsage=critical,digitalSignature,keyEncipherment\n"
+        "subjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid,issuer\n"
+    )
     run(["openssl", "req", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN={server_names[0]}",
          "-keyout", str(key), "-out", str(csr)])  # fmt: skip
     run(["openssl", "x509", "-req", "-in", str(csr), "-CA", str(ca_crt), "-CAkey", str(ca_key), "-CAcreateserial",
@@ -543,6 +581,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("build", help="build (or reuse) the cached .deb set; prints its directory")
+    sub.add_parser("containerd", help="build (or reuse) containerd.io alone; prints the .deb's path")
     pub = sub.add_parser("publish", help="lay out, sign and certify the repositories for one run")
     pub.add_argument("debs", type=Path)
     pub.add_argument("out", type=Path)
@@ -553,6 +592,8 @@ def main(argv: list[str] | None = None) -> int:
         if not kubectl.exists():
             sys.exit(f"package-repo: {kubectl} missing (run tools/dev-setup)")
         print(build(kubectl, Path(yaml.__file__).parent))
+    elif args.command == "containerd":
+        print(build_containerd())
     else:
         publish(args.debs, args.out, args.server_name)
     return 0

@@ -8,6 +8,7 @@ on stderr (the journal), which the scenario's tests read to see what the nodes f
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import http.server
 import ssl
@@ -15,10 +16,24 @@ import sys
 from pathlib import Path
 
 
+class Handler(http.server.SimpleHTTPRequestHandler):
+    # Keep-alive, as a mirror's server does: apt fetches several files per connection.
+    protocol_version = "HTTP/1.1"
+
+
+class Server(http.server.ThreadingHTTPServer):
+    def shutdown_request(self, request) -> None:
+        # End TLS with close_notify: OpenSSL 3 clients (apt 3.0 on Debian 13) refuse a bare EOF
+        # ("unexpected eof while reading").
+        with contextlib.suppress(OSError, ValueError):
+            request.unwrap()
+        super().shutdown_request(request)
+
+
 def main() -> int:
     root, port = Path(sys.argv[1]), int(sys.argv[2])
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root / "www"))
-    server = http.server.ThreadingHTTPServer(("0.0.0.0", port), handler)  # noqa: S104 - the scenario's network
+    handler = functools.partial(Handler, directory=str(root / "www"))
+    server = Server(("0.0.0.0", port), handler)  # noqa: S104 - the scenario's network
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(root / "tls" / "server.crt", root / "tls" / "server.key")
     server.socket = context.wrap_socket(server.socket, server_side=True)

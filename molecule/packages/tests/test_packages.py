@@ -8,6 +8,7 @@ handling of the repository, the versions, the holds and apt's refusals, not Kube
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -18,9 +19,16 @@ import pytest
 
 SCENARIO = Path(__file__).resolve().parents[1]
 NODES = ["kubeha-packages-cp1", "kubeha-packages-w1"]
+NODE_NAMES = {"kubeha-packages-cp1": "cp1", "kubeha-packages-w1": "w1"}
 SPARE = "kubeha-packages-spare"
-REPOSITORY = "https://kubeha-packages-repo"
+SERVER = "kubeha-packages-repo"
+REPOSITORY = f"https://{SERVER}"
+PUBLISHED = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "package-repo" / "www"
+KUBECONFIG = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "kubeha-packages.config"
 KUBERNETES = ["kubeadm", "kubectl", "kubelet"]
+# The scenario's kubeha_kubernetes_version (not the collection's default) and containerd pin.
+VERSION = "1.36.5"
+CONTAINERD = "2.1.9"
 RUN_TIMEOUT = 600
 RECAP_LINE = re.compile(r"^(?P<host>\S+)\s+:\s+ok=\d+\s+changed=(?P<changed>\d+)\s", re.MULTILINE)
 
@@ -36,19 +44,20 @@ def sh(container: str, script: str, check: bool = True) -> subprocess.CompletedP
 
 def versions(container: str, packages: list[str]) -> dict[str, str]:
     out = sh(container, "dpkg-query -W -f '${Package} ${db:Status-Status} ${Version}\\n' " + " ".join(packages), False)
-    found = {}
+    found = dict.fromkeys(packages, "not-installed")  # dpkg-query lists no package it never knew
     for line in out.stdout.splitlines():
         name, status, version = line.split(" ", 2)
         found[name] = version if status == "installed" else status
     return found
 
 
-def run_role(version: str, base: str = REPOSITORY) -> tuple[int, str, dict[str, int]]:
+def run_role(version: str, base: str = REPOSITORY, *extra: str) -> tuple[int, str, dict[str, int]]:
     result = subprocess.run(
         [
             *("ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], str(SCENARIO / "prerequisites.yml")),
             *("-e", f"prerequisites_kubernetes_version={version}"),
             *("-e", f"prerequisites_package_repository_base={base}"),
+            *(arg for var in extra for arg in ("-e", var)),
         ],
         capture_output=True,
         text=True,
@@ -60,18 +69,75 @@ def run_role(version: str, base: str = REPOSITORY) -> tuple[int, str, dict[str, 
     return result.returncode, output, changed
 
 
+def kubectl_json(*argv: str) -> dict:
+    result = subprocess.run(
+        ["kubectl", f"--kubeconfig={KUBECONFIG}", *argv, "-o", "json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
 @pytest.mark.parametrize("container", NODES)
 def test_packages_are_exactly_the_requested_version_and_held(container: str) -> None:
-    assert versions(container, KUBERNETES) == dict.fromkeys(KUBERNETES, "1.36.4-1.1")
-    # kubelet's dependency came along (kubeadm 1.32+ depends on nothing); only the three are held.
-    assert versions(container, ["kubernetes-cni"]) == {"kubernetes-cni": "1.9.1-1.1"}
-    assert sh(container, "apt-mark showhold").stdout.split() == KUBERNETES
-    assert sh(container, "kubeadm version -o short").stdout.strip() == "v1.36.4"
-    assert sh(container, "kubelet --version").stdout.strip() == "Kubernetes v1.36.4"
+    assert versions(container, KUBERNETES) == dict.fromkeys(KUBERNETES, f"{VERSION}-1.1")
+    # kubelet's dependency came along (kubeadm 1.32+ depends on nothing); cri-tools did not.
+    assert versions(container, ["kubernetes-cni", "cri-tools"]) == {
+        "kubernetes-cni": "1.9.1-1.1",
+        "cri-tools": "not-installed",
+    }
+    assert sh(container, "apt-mark showhold").stdout.split() == ["containerd.io", *KUBERNETES]
     sources = sh(container, "cat /etc/apt/sources.list.d/kubernetes.sources").stdout
     assert f"URIs: {REPOSITORY}/v1.36/deb/" in sources
     assert re.search(r"(?m)^Suites: /$", sources)
-    assert "-----BEGIN PGP PUBLIC KEY BLOCK-----" in sources, "Signed-By is not this run's Release.key"
+    # Signed-By is the key this run's repository serves, fetched over HTTPS through the trusted CA.
+    keyring = re.search(r"(?m)^Signed-By: (\S+)$", sources)
+    assert keyring, sources
+    assert sh(container, f"cat {keyring[1]}").stdout == (PUBLISHED / "v1.36/deb/Release.key").read_text()
+
+
+@pytest.mark.parametrize("container", NODES)
+def test_the_whole_stack_follows_the_requested_release(container: str) -> None:
+    assert sh(container, "kubeadm version -o short").stdout.strip() == f"v{VERSION}"
+    assert sh(container, "kubelet --version").stdout.strip() == f"Kubernetes v{VERSION}"
+    node = kubectl_json("get", "node", NODE_NAMES[container])
+    assert node["status"]["nodeInfo"]["kubeletVersion"] == f"v{VERSION}"
+
+
+def test_the_api_server_reports_the_requested_release() -> None:
+    assert kubectl_json("version")["serverVersion"]["gitVersion"] == f"v{VERSION}"
+    manifest = sh(NODES[0], "cat /etc/kubernetes/manifests/kube-apiserver.yaml").stdout
+    assert f"kube-apiserver:v{VERSION}" in manifest
+
+
+@pytest.mark.parametrize("container", NODES)
+def test_containerd_io_comes_from_the_docker_layout_repository(container: str) -> None:
+    found = versions(container, ["containerd.io", "containerd"])
+    assert found["containerd.io"] == f"{CONTAINERD}-1", found
+    # Debian's containerd of the image was replaced (its configuration files may stay behind).
+    assert found["containerd"] in ("not-installed", "config-files"), found
+    sources = sh(container, "cat /etc/apt/sources.list.d/containerd.sources").stdout
+    assert f"URIs: {REPOSITORY}/linux/debian" in sources
+    assert re.search(r"(?m)^Suites: trixie$", sources)
+    assert re.search(r"(?m)^Components: stable$", sources)
+    # Debian's build: `containerd github.com/containerd/containerd/v2 2.1.9~ds1 2.1.9~ds1-1`.
+    assert re.search(rf"\sv?{re.escape(CONTAINERD)}[~+\s]", sh(container, "containerd --version").stdout)
+    # containerd 2.x's configuration schema, the CRI plugin on, the 1.36 sandbox image.
+    config = sh(container, "containerd config dump").stdout
+    assert re.search(r"(?m)^version = 3$", config), config[:400]
+    assert "registry.k8s.io/pause:3.10.2" in config
+    assert sh(container, "systemctl is-active containerd").stdout.strip() == "active"
+
+
+def test_the_nodes_fetched_their_packages_from_the_repository_server() -> None:
+    log = sh(SERVER, "journalctl -u kubeha-test-repository --no-pager -o cat").stdout
+    for address in ("172.28.36.11", "172.28.36.21"):
+        fetched = set(re.findall(rf'(?m)^{re.escape(address)} .*"GET (\S+) HTTP/1\.[01]" 200', log))
+        assert f"/v1.36/deb/kubeadm_{VERSION}-1.1_amd64.deb" in fetched, sorted(fetched)
+        assert f"/linux/debian/dists/trixie/pool/stable/amd64/containerd.io_{CONTAINERD}-1_amd64.deb" in fetched
 
 
 @pytest.mark.parametrize("container", NODES)
@@ -82,8 +148,9 @@ def test_kubelet_runs_enabled_once_kubeadm_configured_it(container: str) -> None
 
 
 def test_unrelated_apt_upgrade_never_moves_held_packages() -> None:
-    """The v1.36 repository has 1.36.5 too: `apt-get upgrade` sees it and keeps the holds.
-    Only the Kubernetes repository is consulted (its own lists directory), so nothing else moves."""
+    """`apt-get upgrade` with the next minor's repository beside this one's (as after a site
+    switched repositories for an upgrade): newer packages are candidates, the holds keep them.
+    Only the Kubernetes repositories are consulted (their own lists directory)."""
     node = NODES[1]
     apt = (
         "-o Dir::Etc::SourceList=/dev/null -o Dir::Etc::SourceParts=/tmp/kubeha-upgrade/sources "
@@ -92,14 +159,16 @@ def test_unrelated_apt_upgrade_never_moves_held_packages() -> None:
     sh(
         node,
         "rm -rf /tmp/kubeha-upgrade && mkdir -p /tmp/kubeha-upgrade/sources /tmp/kubeha-upgrade/lists/partial"
-        " && cp /etc/apt/sources.list.d/kubernetes.sources /tmp/kubeha-upgrade/sources/",
+        " && cp /etc/apt/sources.list.d/kubernetes.sources /tmp/kubeha-upgrade/sources/"
+        " && sed 's#/v1.36/deb/#/v1.37/deb/#' /etc/apt/sources.list.d/kubernetes.sources"
+        " > /tmp/kubeha-upgrade/sources/next.sources",
     )
     sh(node, f"apt-get {apt} -q update")
     policy = sh(node, f"apt-cache {apt} policy kubeadm").stdout
-    assert "Candidate: 1.36.5-1.1" in policy, policy
+    assert "Candidate: 1.37.1-1.1" in policy, policy
     upgrade = sh(node, f"DEBIAN_FRONTEND=noninteractive apt-get {apt} -y upgrade").stdout
-    assert "kept back" in upgrade, upgrade
-    assert versions(node, KUBERNETES) == dict.fromkeys(KUBERNETES, "1.36.4-1.1"), upgrade
+    assert versions(node, KUBERNETES) == dict.fromkeys(KUBERNETES, f"{VERSION}-1.1"), upgrade
+    assert sh(node, "apt-mark showhold").stdout.split() == ["containerd.io", *KUBERNETES]
     sh(node, "rm -rf /tmp/kubeha-upgrade")
 
 
@@ -115,13 +184,13 @@ def test_a_version_the_repository_lacks_fails_before_any_change() -> None:
 
 
 def test_a_repository_whose_signature_does_not_verify_is_refused() -> None:
-    rc, output, _recap = run_role("1.36.4", f"{REPOSITORY}/tampered")
+    rc, output, _recap = run_role(VERSION, f"{REPOSITORY}/tampered")
     flat = " ".join(output.split())
     assert rc != 0, output[-3000:]
     assert f"apt refused the Kubernetes repository {REPOSITORY}/tampered/v1.36/deb/" in flat, output[-3000:]
     # apt's own reason: the Release file's signer is not the key the repository handed out.
     assert re.search(r"NO_PUBKEY [0-9A-F]{16}|is not signed", flat), output[-3000:]
-    assert versions(SPARE, ["kubeadm"]) != {"kubeadm": "1.36.4-1.1"}
+    assert versions(SPARE, ["kubeadm"]) == {"kubeadm": "not-installed"}
 
 
 def test_fresh_install_from_the_next_minor_crash_loops_until_kubeadm_runs_then_patch_upgrade() -> None:
@@ -144,10 +213,16 @@ def test_fresh_install_from_the_next_minor_crash_loops_until_kubeadm_runs_then_p
     rc, output, changed = run_role("1.37.0")
     assert rc == 0, output[-4000:]
     assert changed.get(SPARE) == 0, output[-4000:]
+    # prerequisites_containerd_source: auto keeps the containerd.io it finds (the platform's
+    # containerd would replace it).
+    rc, output, changed = run_role("1.37.0", REPOSITORY, "prerequisites_containerd_source=auto")
+    assert rc == 0, output[-4000:]
+    assert changed.get(SPARE) == 0, output[-4000:]
+    assert versions(SPARE, ["containerd.io"]) == {"containerd.io": f"{CONTAINERD}-1"}
 
     # A patch upgrade through the role moves the held packages, and holds them again.
     rc, output, _recap = run_role("1.37.1")
     assert rc == 0, output[-4000:]
     assert versions(SPARE, KUBERNETES) == dict.fromkeys(KUBERNETES, "1.37.1-1.1")
-    assert sh(SPARE, "apt-mark showhold").stdout.split() == KUBERNETES
+    assert sh(SPARE, "apt-mark showhold").stdout.split() == ["containerd.io", *KUBERNETES]
     assert sh(SPARE, "kubelet --version").stdout.strip() == "Kubernetes v1.37.1"

@@ -9,6 +9,7 @@ import hashlib
 import importlib.util
 import os
 import re
+import ssl
 import subprocess
 import sys
 from pathlib import Path
@@ -93,3 +94,37 @@ def test_flat_index_and_release_name_every_file_with_its_hash(tmp_path: Path) ->
     for index in indexes:
         data = index.read_bytes()
         assert f" {hashlib.sha256(data).hexdigest()} {len(data):>16} {index.name}" in release
+
+
+def test_the_servers_certificate_passes_a_strict_verifier(tmp_path: Path) -> None:
+    """What the nodes' Python 3.13 (VERIFY_X509_STRICT by default) and apt check, in memory:
+    a TLS handshake against the run's CA, for the repository container's name only."""
+    pkgrepo.tls(tmp_path, ["kubeha-packages-repo"])
+    tls_dir = tmp_path / "tls"
+    assert sorted(p.name for p in tls_dir.iterdir()) == ["kubeha-test-repository-ca.crt", "server.crt", "server.key"]
+    server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_context.load_cert_chain(tls_dir / "server.crt", tls_dir / "server.key")
+
+    def handshake(name: str) -> None:
+        client_context = ssl.create_default_context(cafile=str(tls_dir / "kubeha-test-repository-ca.crt"))
+        client_context.verify_flags |= ssl.VERIFY_X509_STRICT
+        c_in, c_out, s_in, s_out = ssl.MemoryBIO(), ssl.MemoryBIO(), ssl.MemoryBIO(), ssl.MemoryBIO()
+        client = client_context.wrap_bio(c_in, c_out, server_hostname=name)
+        server = server_context.wrap_bio(s_in, s_out, server_side=True)
+        done = {"client": False, "server": False}
+        for _round in range(10):
+            for side, obj, src, dst in (("client", client, c_out, s_in), ("server", server, s_out, c_in)):
+                if not done[side]:
+                    try:
+                        obj.do_handshake()
+                        done[side] = True
+                    except ssl.SSLWantReadError:
+                        pass
+                dst.write(src.read())
+            if all(done.values()):
+                return
+        raise AssertionError("handshake did not finish")
+
+    handshake("kubeha-packages-repo")
+    with pytest.raises(ssl.SSLCertVerificationError):
+        handshake("another-name")

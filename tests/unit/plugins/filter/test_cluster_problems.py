@@ -1013,6 +1013,34 @@ def test_an_old_containerd_is_a_warning_naming_host_and_version() -> None:
     assert "prerequisites_containerd_source: repository" in problem["fix"]
 
 
+def test_no_runtime_warning_where_the_role_installs_containerd_io_from_a_repository() -> None:
+    data = on_release(valid(), "1.37.1")
+    data["cluster"]["cni_version"] = "v3.32.1"
+    for info in data["hosts"]:
+        info["containerd_version"] = DEBIAN_13_CONTAINERD
+    assert {(p["host"], p["variable"]) for p in run(data) if "containerd" in p["message"]} == {
+        (host, "prerequisites_containerd_source") for host in ("cp1", "cp2", "cp3", "w1")
+    }
+    # The role replaces the old package with the repository's containerd.io: nothing to warn about.
+    for info in data["hosts"]:
+        info |= {"containerd_manage": True, "containerd_source": "repository", "containerd_pin": ""}
+    assert [p for p in run(data) if "containerd" in p["message"]] == []
+    # Unless the pinned containerd.io is itself too old.
+    by_host(data, "w1")["containerd_pin"] = "1.7.27"
+    (problem,) = [p for p in run(data) if "containerd" in p["message"]]
+    assert (problem["severity"], problem["host"], problem["variable"]) == (
+        "warning",
+        "w1",
+        "prerequisites_containerd_version",
+    )
+    assert "pins containerd.io 1.7.27; Kubernetes 1.37 expects containerd 2.0.0 or newer" in problem["message"]
+    # A role that does not manage containerd leaves the installed one: the warning is back.
+    by_host(data, "w1").update(containerd_manage=False, containerd_pin="")
+    assert [(p["host"], p["variable"]) for p in run(data) if "containerd" in p["message"]] == [
+        ("w1", "prerequisites_containerd_source")
+    ]
+
+
 def test_no_runtime_warning_without_an_installed_containerd() -> None:
     data = on_release(valid(), "1.35.8")
     data["cluster"]["cni_version"] = "v3.31.7"
