@@ -1,9 +1,11 @@
 #!/usr/bin/env python
 """Regenerate docs/reliability.md from the figures the HA scenarios measured.
 
-Reads the `KUBEHA-FIGURE <name>: <value>` lines of `.artifacts/molecule-drills.log` and
-`.artifacts/molecule-loadbalancer.log` (written by tests/scenarios/test_molecule.py, or by
-`molecule test -s <scenario> > .artifacts/molecule-<scenario>.log`) and writes them as a table.
+Reads the `KUBEHA-FIGURE <name>: <value>` lines of `.artifacts/molecule-drills.log`,
+`.artifacts/molecule-upgrade.log` and `.artifacts/molecule-loadbalancer.log` (written by
+tests/scenarios/test_molecule.py, or by `molecule test -s <scenario> > .artifacts/molecule-<scenario>.log`)
+and writes them as a table. With --scenario (repeatable) only those scenarios' sections are
+regenerated and the others are kept as docs/reliability.md has them (a scenario run alone).
 With --check it only reports whether docs/reliability.md is out of date.
 """
 
@@ -15,7 +17,8 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SCENARIOS = ("drills", "loadbalancer")
+SCENARIOS = ("drills", "upgrade", "loadbalancer")
+SECTION = re.compile(r"^## Scenario `(?P<name>[^`]+)`\n", re.MULTILINE)
 FIGURE = re.compile(r"KUBEHA-FIGURE (?P<name>[^:\s]+): (?P<value>.*)$")
 HEADER = """# Reliability: measured figures
 
@@ -30,6 +33,9 @@ etcd and the collection's playbooks behave around a failure, not how a real kube
 Scenarios: `molecule/drills` (HA drills on one shared converged cluster: 2 load balancers with
 a keepalived VIP, 3 control planes, 1 worker, and 2 spare machines that drills join and remove
 again; each drill restores the cluster and is followed by a `changed=0` re-run) and
+`molecule/upgrade` (upgrade.yml on the same topology installed from this run's package
+repositories: check mode, refusals, a patch upgrade interrupted during the second control plane
+and completed by a re-run, a minor upgrade under a probe loop through the VIP) and
 `molecule/loadbalancer` (haproxy and keepalived in front of three HTTPS /readyz fixtures).
 Figure names: `cp_loss` one control plane down and back (with a worker joining meanwhile),
 `lb_loss` haproxy down on the VIP holder, `no_quorum` two control planes down,
@@ -39,8 +45,8 @@ adding back), `day2` etcd_backup.yml (snapshot time and size), etcd_restore.yml 
 three members' data were destroyed (restore time, time without the API through the VIP) and
 reset.yml followed by a rebuild with ha_cluster.yml. Times of playbook runs include Ansible over
 `docker exec` on a 2-core machine. Regenerate with
-`tools/reliability_report.py` after `molecule test -s drills` and `-s loadbalancer` have written
-their logs under `.artifacts/`.
+`tools/reliability_report.py` after `molecule test -s drills`, `-s upgrade` and `-s loadbalancer`
+have written their logs under `.artifacts/` (`--scenario <name>` for one of them alone).
 """
 
 
@@ -58,9 +64,22 @@ def cell(text: str) -> str:
     return text.replace("|", "\\|")
 
 
-def render(artifacts: Path) -> str:
+def sections(text: str) -> dict[str, str]:
+    """A generated page's scenario sections by name, each with its heading."""
+    starts = list(SECTION.finditer(text))
+    return {
+        m["name"]: text[m.start() : starts[i + 1].start() if i + 1 < len(starts) else len(text)]
+        for i, m in enumerate(starts)
+    }
+
+
+def render(artifacts: Path, only: tuple[str, ...] = (), current: str = "") -> str:
     lines = [HEADER]
+    kept = sections(current)
     for scenario in SCENARIOS:
+        if only and scenario not in only and scenario in kept:
+            lines.append(kept[scenario].rstrip("\n") + "\n")
+            continue
         log = artifacts / f"molecule-{scenario}.log"
         lines.append(f"## Scenario `{scenario}`\n")
         rows = figures(log) if log.exists() else []
@@ -79,10 +98,13 @@ def main() -> int:
     parser.add_argument("--artifacts", type=Path, default=ROOT / ".artifacts")
     parser.add_argument("--output", type=Path, default=ROOT / "docs" / "reliability.md")
     parser.add_argument("--check", action="store_true", help="fail if the output is out of date")
+    parser.add_argument(
+        "--scenario", action="append", choices=SCENARIOS, default=[], help="regenerate only this scenario's section"
+    )
     args = parser.parse_args()
-    text = render(args.artifacts.resolve())
+    current = args.output.read_text() if args.output.exists() else ""
+    text = render(args.artifacts.resolve(), tuple(args.scenario), current)
     if args.check:
-        current = args.output.read_text() if args.output.exists() else ""
         if current != text:
             print(f"{args.output} is out of date; run tools/reliability_report.py", file=sys.stderr)
             return 1

@@ -246,6 +246,7 @@ FQCN_PLAYBOOKS = (
     "etcd_restore",
     "reset",
     "loadbalancer",
+    "upgrade",
 )
 # Kept for the checkout path `ansible-playbook playbooks/ha-cluster.yml`; a hyphen cannot be in an FQCN.
 CHECKOUT_ONLY_PLAYBOOKS = ("ha-cluster",)

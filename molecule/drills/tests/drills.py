@@ -1,7 +1,9 @@
 """Shared helpers of the HA drills (molecule/drills): probes, container control, playbook runs.
 
 Everything here talks only to the scenario's own containers on the docker network it created
-(172.28.60.0/24) and to loopback; every loop is bounded in count and in time.
+(172.28.60.0/24) and to loopback; every loop is bounded in count and in time. The upgrade
+scenario (molecule/upgrade, 172.28.62.0/24) has the same topology and uses these helpers on its
+own containers: the names and addresses follow the scenario Molecule runs.
 """
 
 from __future__ import annotations
@@ -23,15 +25,18 @@ from helpers import ETCD_CLIENT_TLS, wait_until
 
 ROOT = Path(__file__).resolve().parents[3]
 PLAYBOOKS = ROOT / "playbooks"
-LBS = ["kubeha-drills-lb1", "kubeha-drills-lb2"]
-CONTROL_PLANES = ["kubeha-drills-cp1", "kubeha-drills-cp2", "kubeha-drills-cp3"]
-WORKERS = ["kubeha-drills-w1"]
+SCENARIO = os.environ.get("MOLECULE_SCENARIO_NAME", "drills")
+PREFIX = f"kubeha-{SCENARIO}"
+SUBNET = {"drills": "172.28.60", "upgrade": "172.28.62"}[SCENARIO]
+LBS = [f"{PREFIX}-lb1", f"{PREFIX}-lb2"]
+CONTROL_PLANES = [f"{PREFIX}-cp1", f"{PREFIX}-cp2", f"{PREFIX}-cp3"]
+WORKERS = [f"{PREFIX}-w1"]
 NODE_NAMES = {"cp1", "cp2", "cp3", "w1"}
 # Spare machines in no cluster group: drills add them with an extra inventory (extra_inventory).
-SPARE_CONTROL_PLANE = "kubeha-drills-cp4"
-SPARE_WORKER = "kubeha-drills-w2"
+SPARE_CONTROL_PLANE = f"{PREFIX}-cp4"
+SPARE_WORKER = f"{PREFIX}-w2"
 DOUBLE_NODES = [*CONTROL_PLANES, *WORKERS, SPARE_CONTROL_PLANE, SPARE_WORKER]
-VIP = "172.28.60.100"
+VIP = f"{SUBNET}.100"
 PORT = 6443
 STATS_SOCKET = "/run/haproxy/admin.sock"
 ETCD_CLIENT = " ".join(ETCD_CLIENT_TLS)
@@ -44,11 +49,11 @@ RECAP_LINE = re.compile(
 
 def figure(name: str, value: str) -> None:
     """Report a measured figure in the project's format (collected by the test runner)."""
-    print(f"\nKUBEHA-FIGURE drills.{name}: {value}", flush=True)
+    print(f"\nKUBEHA-FIGURE {SCENARIO}.{name}: {value}", flush=True)
 
 
 def kubeconfig() -> Path:
-    return Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "kubeha-drills.config"
+    return Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / f"{PREFIX}.config"
 
 
 def sh(container: str, command: str, timeout: float = 20) -> subprocess.CompletedProcess[str]:
