@@ -27,7 +27,18 @@ ROOT = Path(__file__).resolve().parents[3]
 PLAYBOOKS = ROOT / "playbooks"
 SCENARIO = os.environ.get("MOLECULE_SCENARIO_NAME", "drills")
 PREFIX = f"kubeha-{SCENARIO}"
-SUBNET = {"drills": "172.28.60", "upgrade": "172.28.62"}[SCENARIO]
+
+
+def scenario_subnet(scenario: str) -> str:
+    """The /24 (first three octets) the scenario's first platform sits on, from its molecule.yml.
+
+    Read rather than tabled: other scenarios (upgrade, cp_loadbalancer) import this module.
+    """
+    config = yaml.safe_load((ROOT / "molecule" / scenario / "molecule.yml").read_text())
+    return config["platforms"][0]["networks"][0]["ipv4_address"].rsplit(".", 1)[0]
+
+
+SUBNET = scenario_subnet(SCENARIO)
 LBS = [f"{PREFIX}-lb1", f"{PREFIX}-lb2"]
 CONTROL_PLANES = [f"{PREFIX}-cp1", f"{PREFIX}-cp2", f"{PREFIX}-cp3"]
 WORKERS = [f"{PREFIX}-w1"]
