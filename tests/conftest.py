@@ -6,8 +6,10 @@ scenario logs and repeated at the end of the run, so CI output shows what was me
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -18,6 +20,16 @@ ARTIFACTS = ROOT / ".artifacts"
 sys.path.insert(0, str(ROOT / ".venv" / "collections"))
 
 FIGURES: list[str] = []
+
+
+def load_script(path: Path, name: str) -> ModuleType:
+    """A Python file outside any package (a tool, a plugin file, test equipment) loaded as a module."""
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.fixture(scope="session")

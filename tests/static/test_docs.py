@@ -9,7 +9,6 @@ must render their titles and option tables.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
 import subprocess
@@ -23,7 +22,7 @@ import pytest
 import yaml
 from ansible_collections.kubeha.kubeadm.plugins.module_utils._kubeadm_errors import FAILURE_ADVICE, FAILURE_CATEGORIES
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, load_script
 from tests.static.offline import offline
 
 pytestmark = pytest.mark.static
@@ -136,11 +135,7 @@ def filters() -> list[str]:
     """The filter names the plugins really provide (FilterModule().filters()), not file names."""
     names = []
     for path in sorted((ROOT / "plugins" / "filter").glob("*.py")):
-        spec = importlib.util.spec_from_file_location(f"kubeha_docs_filter_{path.stem}", path)
-        assert spec is not None
-        assert spec.loader is not None
-        plugin = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(plugin)
+        plugin = load_script(path, f"kubeha_docs_filter_{path.stem}")
         names.extend(plugin.FilterModule().filters())
     return sorted(names)
 
@@ -274,11 +269,7 @@ def plain(text: str) -> str:
 
 
 def test_validation_page_has_every_check(site: Path, crawl: dict[Path, Page]) -> None:
-    spec = importlib.util.spec_from_file_location("kubeha_docs_pages", ROOT / "tools" / "docs_pages.py")
-    assert spec is not None
-    assert spec.loader is not None
-    pages = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(pages)
+    pages = load_script(ROOT / "tools" / "docs_pages.py", "kubeha_docs_pages")
     text = plain(crawl[(site / "validation.html").resolve()].text)
     rows = pages.validation_rows()
     assert len(rows) == pages.report_calls()

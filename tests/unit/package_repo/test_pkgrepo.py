@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import importlib.util
 import os
 import re
 import ssl
@@ -17,10 +16,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parents[3]
-SPEC = importlib.util.spec_from_file_location("pkgrepo", ROOT / "tests" / "package_repo" / "pkgrepo.py")
-pkgrepo = importlib.util.module_from_spec(SPEC)
-SPEC.loader.exec_module(pkgrepo)
+from tests.conftest import ROOT, load_script
+
+pkgrepo = load_script(ROOT / "tests" / "package_repo" / "pkgrepo.py", "pkgrepo")
 YAML_DIR = Path(yaml.__file__).parent
 
 

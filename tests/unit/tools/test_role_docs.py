@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
 import re
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[3]
-_spec = importlib.util.spec_from_file_location("role_docs", ROOT / "tools" / "role_docs.py")
-assert _spec is not None
-assert _spec.loader is not None
-role_docs = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(role_docs)
+from tests.conftest import ROOT, load_script
+
+role_docs = load_script(ROOT / "tools" / "role_docs.py", "role_docs")
 
 
 @pytest.mark.parametrize(

@@ -9,12 +9,9 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[3]
-_SPEC = importlib.util.spec_from_file_location("kubeha_docs_pages", ROOT / "tools" / "docs_pages.py")
-assert _SPEC is not None
-assert _SPEC.loader is not None
-docs_pages = importlib.util.module_from_spec(_SPEC)
-_SPEC.loader.exec_module(docs_pages)
+from tests.conftest import ROOT, load_script
+
+docs_pages = load_script(ROOT / "tools" / "docs_pages.py", "kubeha_docs_pages")
 
 
 def test_every_report_call_has_a_row() -> None:
