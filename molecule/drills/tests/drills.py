@@ -17,6 +17,7 @@ import ssl
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -176,11 +177,15 @@ def kubectl(*argv: str, stdin: str | None = None, timeout: float = 10) -> subpro
 
 @dataclass
 class Prober:
-    """GET /readyz through the VIP `rate` times a second in a thread, bounded in count and time."""
+    """`probe` `rate` times a second in a thread, bounded in count and time.
 
-    context: ssl.SSLContext
+    The probe is GET /readyz through the VIP with `context` unless another one is given.
+    """
+
+    context: ssl.SSLContext | None = None
     rate: float = 10.0
     limit: float = 180.0
+    probe: Callable[[], bool] | None = None
     results: list[tuple[float, bool]] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
@@ -191,7 +196,8 @@ class Prober:
             if self._stop.is_set() or time.monotonic() - start > self.limit:
                 return
             sent = time.monotonic()
-            self.results.append((sent, readyz(self.context, timeout=1.0 / self.rate * 9)))
+            ok = self.probe() if self.probe else readyz(self.context, timeout=1.0 / self.rate * 9)
+            self.results.append((sent, ok))
             time.sleep(max(0.0, 1.0 / self.rate - (time.monotonic() - sent)))
 
     def __enter__(self) -> Prober:
@@ -202,7 +208,7 @@ class Prober:
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         if self._thread:
-            self._thread.join(timeout=5)
+            self._thread.join(timeout=20)  # a slow probe (a kubectl call) may still be in flight
 
     def rate_since(self, since: float, until: float | None = None) -> tuple[int, int]:
         window = [ok for sent, ok in list(self.results) if sent >= since and (until is None or sent < until)]
