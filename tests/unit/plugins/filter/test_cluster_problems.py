@@ -7,8 +7,11 @@ import socket
 from typing import Any, Callable
 
 import pytest
+import yaml
 from ansible.errors import AnsibleFilterError
 from ansible_collections.kubeha.kubeadm.plugins.filter import cluster_problems as plugin
+
+from tests.conftest import ROOT
 
 SUBNET = "172.28.70"
 
@@ -1076,6 +1079,25 @@ def test_the_stand_in_manifests_have_no_calico_release_to_check() -> None:
     data = on_release(valid(), "1.37.1")
     data["cluster"].update(cni_version="v3.32.1", cni_test_manifests=True)
     assert run(data) == []
+
+
+def test_the_lab_is_quiet_about_calico_and_the_real_packages_lab_keeps_the_warning() -> None:
+    # The double's lab applies the stand-in manifests, which stand for no Calico release; with the
+    # real packages, the cni role's default Calico and the lab's Kubernetes are a pair Tigera does
+    # not test, and validate.yml must keep saying so.
+    lab = yaml.safe_load((ROOT / "inventories" / "lab" / "group_vars" / "all.yml").read_text())
+    real = yaml.safe_load((ROOT / "inventories" / "lab-real-packages.yml").read_text())
+    calico = yaml.safe_load((ROOT / "roles" / "cni" / "defaults" / "main.yml").read_text())["cni_calico_version"]
+    data = on_release(valid(), str(lab["kubeha_kubernetes_version"]))
+    data["cluster"].update(cni_version=calico, cni_test_manifests=lab["cni_calico_test_manifests"])
+    data["cluster"]["cni_pinned_checksums"] = {
+        calico: {"operator-crds.yaml": "a" * 64, "tigera-operator.yaml": "b" * 64}
+    }
+    assert run(data) == []
+    data["cluster"]["cni_test_manifests"] = real["cni_calico_test_manifests"]
+    (problem,) = run(data)
+    assert (problem["severity"], problem["variable"]) == ("warning", "cni_calico_version")
+    assert f"Calico {calico} is tested with Kubernetes 1.34 to 1.36, not with the requested 1.37" in problem["message"]
 
 
 def running_at(data: dict, version: str) -> dict:
