@@ -33,9 +33,10 @@ etcd and the collection's playbooks behave around a failure, not how a real kube
 Scenarios: `molecule/drills` (HA drills on one shared converged cluster: 2 load balancers with
 a keepalived VIP, 3 control planes, 1 worker, and 2 spare machines that drills join and remove
 again; each drill restores the cluster and is followed by a `changed=0` re-run) and
-`molecule/upgrade` (upgrade.yml on the same topology installed from this run's package
-repositories: check mode, refusals, a patch upgrade interrupted during the second control plane
-and completed by a re-run, a minor upgrade under a probe loop through the VIP) and
+`molecule/upgrade` (upgrade.yml on the same load balancers and control planes with 2 workers,
+installed from this run's package repositories: check mode, refusals, a patch upgrade interrupted
+during the second control plane and completed by a re-run, a minor upgrade under a probe loop
+through the VIP, its workers in two batches of one) and
 `molecule/loadbalancer` (haproxy and keepalived in front of three HTTPS /readyz fixtures).
 Figure names: `cp_loss` one control plane down and back (with a worker joining meanwhile),
 `lb_loss` haproxy down on the VIP holder, `no_quorum` two control planes down,

@@ -136,6 +136,10 @@ options:
             API server answered). Each node on packages gives, in O(_input.hosts), a C(repository)
             dict with C(url) (the target minor's repository), C(status) (the HTTP status of reading
             its C(Packages) index), C(error) and C(content) (the index).
+          - C(worker_batch), the workers play's batch (C(kubeha_upgrade_worker_batch), default C(20%)),
+            is a count of 1 or more or a percentage from 1% to 100%; anything else is an error.
+          - A node on packages whose C(ansible_pkg_mgr) (in its C(facts)) is not C(apt) is an error,
+            since the upgrade moves the packages with apt only.
           - Without it (an installation), a control plane that runs an older release than the
             request is an error naming C(upgrade.yml); one that runs a newer one, an error too.
         type: dict
@@ -935,6 +939,7 @@ class _Checker:
                     kubeadm=_installed(info.get("kubeadm_version")),
                     kubelet=_installed(info.get("kubelet_version")),
                     source=str(info.get("prerequisites_source") or "packages"),
+                    pkg_mgr=str((info.get("facts") or {}).get("pkg_mgr") or ""),
                 )
             )
         etcd = {
@@ -955,7 +960,12 @@ class _Checker:
                 versions=_upgrade.package_versions(str(repo.get("content") or "")),
             )
         for finding in _upgrade.check(
-            self.version, nodes, _upgrade.api_nodes(upgrade.get("nodes")), etcd, repositories
+            self.version,
+            nodes,
+            _upgrade.api_nodes(upgrade.get("nodes")),
+            etcd,
+            repositories,
+            worker_batch=upgrade.get("worker_batch", _upgrade.DEFAULT_WORKER_BATCH),
         ):
             self.report.error(finding.hosts, finding.variable, finding.message, finding.fix)
 

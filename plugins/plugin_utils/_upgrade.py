@@ -22,6 +22,8 @@ Version = tuple[int, int, int]
 UPGRADING_ANNOTATION = "kubeha.kubeadm/upgrading"
 PACKAGES = ("kubeadm", "kubelet", "kubectl")
 VAR = "kubeha_kubernetes_version"
+BATCH_VAR = "kubeha_upgrade_worker_batch"
+DEFAULT_WORKER_BATCH = "20%"
 _VERSION = re.compile(r"v?(\d+)\.(\d+)\.(\d+)")
 
 
@@ -58,6 +60,8 @@ class Node:
     kubelet: Version | None = None
     # prerequisites_source on that host.
     source: str = "packages"
+    # ansible_pkg_mgr on that host (empty: not gathered).
+    pkg_mgr: str = ""
 
 
 @dataclass(frozen=True)
@@ -123,6 +127,30 @@ def package_versions(index: str) -> dict[str, list[str]]:
     return found
 
 
+def batch_size(batch: Any, workers: int) -> int:
+    """How many workers upgrade.yml takes out of service at a time (its workers play's `serial`).
+
+    A count, or a percentage of the workers rounded down and at least one, as Ansible's `serial`
+    computes it; never more than there are workers. ValueError names what is accepted: 0, a
+    negative count or a percentage outside 1-100% would let `serial` take every worker at once.
+    """
+    text = str(batch).strip() if isinstance(batch, (str, int)) and not isinstance(batch, bool) else ""
+    percent = text.endswith("%")
+    digits = text[:-1] if percent else text
+    if not digits.isdigit() or int(digits) < 1 or (percent and int(digits) > 100):
+        raise ValueError(
+            f"{BATCH_VAR}: {batch!r} is not a number of workers (1 or more) nor a percentage of them (1% to 100%)."
+        )
+    size = max(int(int(digits) * workers / 100), 1) if percent else int(digits)
+    return min(size, max(workers, 1))
+
+
+def worker_batches(workers: list[str], batch: Any) -> list[list[str]]:
+    """The workers in the batches upgrade.yml takes them in, in inventory order."""
+    size = batch_size(batch, len(workers))
+    return [workers[start : start + size] for start in range(0, len(workers), size)]
+
+
 def cluster_version(nodes: list[Node]) -> Version | None:
     """The oldest version a control plane runs: what the cluster as a whole runs."""
     running = [n.apiserver for n in nodes if n.control_plane and n.apiserver is not None]
@@ -144,6 +172,8 @@ def check(
     api: dict[str, ApiNode] | None,
     etcd: dict[str, bool | None],
     repositories: dict[str, Repository],
+    *,
+    worker_batch: Any = DEFAULT_WORKER_BATCH,
 ) -> list[Finding]:
     """Everything that stops an upgrade to `target`, each naming the hosts, the variable and the fix.
 
@@ -164,6 +194,8 @@ def check(
         *_downgrades(target, nodes),
         *_minor_steps(target, running, nodes),
         *_membership(nodes),
+        *_package_managers(nodes),
+        *_worker_batch(nodes, worker_batch),
         *_api_nodes(nodes, api),
         *_etcd_members(etcd),
         *_repositories(target, repositories),
@@ -254,6 +286,39 @@ def _membership(nodes: list[Node]) -> list[Finding]:
         )
 
     return found
+
+
+def _package_managers(nodes: list[Node]) -> list[Finding]:
+    """upgrade.yml moves and reads the packages with apt and dpkg: any other manager is refused."""
+    found = []
+    for node in nodes:
+        if node.source == "packages" and node.pkg_mgr and node.pkg_mgr != "apt":
+            found.append(
+                Finding(
+                    [node.host],
+                    "ansible_pkg_mgr",
+                    f"is {node.pkg_mgr}: upgrade.yml upgrades kubeadm, kubelet and kubectl with apt only (there is "
+                    "no tested dnf path), and nothing was changed.",
+                    "upgrade the nodes that use this package manager by hand as kubeadm's upgrade guide describes "
+                    "(one node at a time, kubeadm first), or run upgrade.yml on a cluster of Debian or Ubuntu hosts.",
+                )
+            )
+    return found
+
+
+def _worker_batch(nodes: list[Node], batch: Any) -> list[Finding]:
+    try:
+        batch_size(batch, len([n for n in nodes if not n.control_plane]))
+    except ValueError as error:
+        return [
+            Finding(
+                ["all"],
+                BATCH_VAR,
+                str(error).removeprefix(f"{BATCH_VAR}: "),
+                "set it to a count (e.g. 1) or a percentage of the workers (e.g. 20%, the default).",
+            )
+        ]
+    return []
 
 
 def _api_nodes(nodes: list[Node], api: dict[str, ApiNode] | None) -> list[Finding]:

@@ -2,8 +2,9 @@
 
 Everything here talks only to the scenario's own containers on the docker network it created
 (172.28.60.0/24) and to loopback; every loop is bounded in count and in time. The upgrade
-scenario (molecule/upgrade, 172.28.62.0/24) has the same topology and uses these helpers on its
-own containers: the names and addresses follow the scenario Molecule runs.
+scenario (molecule/upgrade, 172.28.62.0/24) has the same load balancers and control planes, two
+workers, and uses these helpers on its own containers: the names, addresses and workers follow
+the scenario Molecule runs.
 """
 
 from __future__ import annotations
@@ -30,20 +31,26 @@ SCENARIO = os.environ.get("MOLECULE_SCENARIO_NAME", "drills")
 PREFIX = f"kubeha-{SCENARIO}"
 
 
-def scenario_subnet(scenario: str) -> str:
-    """The /24 (first three octets) the scenario's first platform sits on, from its molecule.yml.
+def scenario_platforms(scenario: str) -> list[dict]:
+    """The scenario's platforms, from its molecule.yml.
 
     Read rather than tabled: other scenarios (upgrade, cp_loadbalancer) import this module.
     """
-    config = yaml.safe_load((ROOT / "molecule" / scenario / "molecule.yml").read_text())
-    return config["platforms"][0]["networks"][0]["ipv4_address"].rsplit(".", 1)[0]
+    return yaml.safe_load((ROOT / "molecule" / scenario / "molecule.yml").read_text())["platforms"]
+
+
+def scenario_subnet(scenario: str) -> str:
+    """The /24 (first three octets) the scenario's first platform sits on."""
+    return scenario_platforms(scenario)[0]["networks"][0]["ipv4_address"].rsplit(".", 1)[0]
 
 
 SUBNET = scenario_subnet(SCENARIO)
 LBS = [f"{PREFIX}-lb1", f"{PREFIX}-lb2"]
 CONTROL_PLANES = [f"{PREFIX}-cp1", f"{PREFIX}-cp2", f"{PREFIX}-cp3"]
-WORKERS = [f"{PREFIX}-w1"]
-NODE_NAMES = {"cp1", "cp2", "cp3", "w1"}
+# The cluster's workers (the drills' w1; the upgrade drill's w1 and w2), spares left out.
+_WORKER_PLATFORMS = [p for p in scenario_platforms(SCENARIO) if "workers" in p.get("groups", [])]
+WORKERS = [p["name"] for p in _WORKER_PLATFORMS]
+NODE_NAMES = {"cp1", "cp2", "cp3", *(p["hostname"] for p in _WORKER_PLATFORMS)}
 # Spare machines in no cluster group: drills add them with an extra inventory (extra_inventory).
 SPARE_CONTROL_PLANE = f"{PREFIX}-cp4"
 SPARE_WORKER = f"{PREFIX}-w2"

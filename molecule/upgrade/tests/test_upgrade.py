@@ -1,4 +1,4 @@
-"""Upgrade drills on one shared cluster (2 LBs + keepalived VIP, 3 control planes, 1 worker), in order.
+"""Upgrade drills on one shared cluster (2 LBs + keepalived VIP, 3 control planes, 2 workers), in order.
 
 The cluster is converged at 1.36.4 from this run's package repositories; each drill leaves the
 release the next one starts from:
@@ -13,7 +13,11 @@ release the next one starts from:
    etcd's member list unchanged;
 4. a downgrade (1.36.4) refused;
 5. the minor upgrade 1.36.5 -> 1.37.1 under a bounded probe loop through the VIP (/readyz and real
-   kubectl calls), every node at 1.37.1 with held packages, then a re-run with changed=0.
+   kubectl calls reading the Node objects), every node at 1.37.1 with held packages, then a re-run
+   with changed=0. The workers go in two batches of one (20% of two, at least one): the run's own
+   output (its batch plan, the workers play's batches, each worker's times) and the Node objects
+   the kubectl probe saw show the second batch starting only after the first was upgraded, Ready
+   and uncordoned, and never more than one batch out of service.
 Measured with the kubeadm TEST DOUBLE inside real .deb packages; not figures from a real
 Kubernetes cluster. Every figure is printed as `KUBEHA-FIGURE upgrade.<name>: <value>`.
 """
@@ -25,6 +29,7 @@ import os
 import re
 import subprocess
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from drills import (
@@ -50,8 +55,16 @@ NODES = [*CONTROL_PLANES, *WORKERS]
 NODE_OF = {name: name.rsplit("-", 1)[1] for name in NODES}
 MIN_SUCCESS = 0.99
 UPGRADE_TIMEOUT = 900
+UPGRADING = "kubeha.kubeadm/upgrading"
 APISERVER_IMAGE = "grep -o 'kube-apiserver:v[0-9.]*' /etc/kubernetes/manifests/kube-apiserver.yaml"
-NODE_TIME = re.compile(r"(?P<host>kubeha-upgrade-\S+): upgraded to (?P<version>\S+) in (?P<seconds>[\d.]+) s")
+NODE_TIME = re.compile(
+    r"(?P<host>kubeha-upgrade-\S+): upgraded to (?P<version>\S+) in (?P<seconds>[\d.]+) s"
+    r"[^\n]*worked on from (?P<start>[\d.]+) to (?P<end>[\d.]+), Unix time"
+)
+BATCH_PLAN = re.compile(r"workers in (?P<count>\d+) batches of (?P<batch>\S+): (?P<plan>[^\"\n]+)")
+WORKERS_PLAY = "Upgrade the workers, a batch at a time"
+PLAY = re.compile(r"^PLAY \[(?P<name>[^\]]*)\]", re.MULTILINE)
+HOST_RESULT = re.compile(r"^(?:ok|changed|skipping|fatal): \[(?P<host>kubeha-upgrade-[^\] ]+)", re.MULTILINE)
 
 
 def release(version: str) -> None:
@@ -113,9 +126,86 @@ def ready_again() -> bool:
     return nodes.returncode == 0 and nodes.stdout == "True" * len(NODES) and len(members()) == len(CONTROL_PLANES)
 
 
-def kubectl_answers() -> bool:
-    """A real kubectl call through the VIP."""
-    return kubectl("get", "nodes", "-o", "name", timeout=5).returncode == 0
+@dataclass
+class NodeWatch:
+    """Real kubectl calls through the VIP, each reading the Node objects: what every worker looked like when."""
+
+    seen: list[tuple[float, dict[str, WorkerState]]] = field(default_factory=list)
+
+    def __call__(self) -> bool:
+        listed = kubectl("get", "nodes", "-o", "json", timeout=5)
+        if listed.returncode != 0:
+            return False
+        at = time.monotonic()
+        states = {}
+        for item in json.loads(listed.stdout)["items"]:
+            ready = [c["status"] for c in item["status"].get("conditions", []) if c["type"] == "Ready"]
+            states[item["metadata"]["name"]] = WorkerState(
+                kubelet=item["status"]["nodeInfo"]["kubeletVersion"],
+                ready=ready == ["True"],
+                cordoned=bool(item["spec"].get("unschedulable")),
+                marked=UPGRADING in (item["metadata"].get("annotations") or {}),
+            )
+        self.seen.append((at, states))
+        return True
+
+
+@dataclass(frozen=True)
+class WorkerState:
+    kubelet: str
+    ready: bool
+    cordoned: bool
+    marked: bool
+
+    def busy(self) -> bool:
+        """Being worked on or out of service: marked by upgrade.yml, cordoned or not Ready."""
+        return self.marked or self.cordoned or not self.ready
+
+    def done(self, version: str) -> bool:
+        return self.kubelet == f"v{version}" and not self.busy()
+
+
+def worker_batches_run(output: str) -> list[list[str]]:
+    """The hosts of each run of the workers play, in order (Ansible prints a PLAY header per batch)."""
+    plays = list(PLAY.finditer(output))
+    batches = []
+    for number, play in enumerate(plays):
+        if play["name"] != WORKERS_PLAY:
+            continue
+        end = plays[number + 1].start() if number + 1 < len(plays) else len(output)
+        hosts = dict.fromkeys(m["host"] for m in HOST_RESULT.finditer(output, play.end(), end))
+        batches.append([host for host in hosts if host in WORKERS])
+    return batches
+
+
+def assert_batched(output: str, watch: NodeWatch, version: str) -> list[list[str]]:
+    """The workers went batch after batch, each starting once the one before was back; one batch busy at a time."""
+    plans = list(BATCH_PLAN.finditer(output))
+    assert len(plans) == 1, f"upgrade.yml printed {len(plans)} batch plans:\n{output[-6000:]}"
+    planned = [batch.split(", ") for batch in plans[0]["plan"].split(" | ")]
+    # 20% of 2 workers, rounded down, at least one: two batches of one.
+    assert planned == [[w] for w in WORKERS], planned
+    assert worker_batches_run(output) == planned, "the workers play did not run in the printed batches"
+    times = {m["host"]: (float(m["start"]), float(m["end"])) for m in NODE_TIME.finditer(output)}
+    assert set(WORKERS) <= set(times), f"no times for every worker: {times}"
+    for before, after in zip(planned, planned[1:]):
+        finished = max(times[h][1] for h in before)
+        started = min(times[h][0] for h in after)
+        assert started >= finished, f"{after} started at {started}, before {before} was back at {finished}"
+    name = {w: NODE_OF[w] for w in WORKERS}
+    busy_seen = set()
+    for at, states in watch.seen:
+        busy = [i for i, batch in enumerate(planned) if any(states[name[h]].busy() for h in batch)]
+        assert len(busy) <= 1, f"batches {busy} out of service together at {at:.1f}: {states}"
+        for i in busy:
+            busy_seen.update(h for h in planned[i] if states[name[h]].busy())
+            earlier = [h for batch in planned[:i] for h in batch]
+            later = [h for batch in planned[i + 1 :] for h in batch]
+            assert all(states[name[h]].done(version) for h in earlier), f"batch {i} began early: {states}"
+            assert not any(states[name[h]].kubelet == f"v{version}" for h in later), f"a later batch moved: {states}"
+    # The probe saw each worker being worked on: the checks above had something to check.
+    assert busy_seen == set(WORKERS), f"the Node probe never saw {set(WORKERS) - busy_seen} out of service"
+    return planned
 
 
 def assert_refused(version: str, expected: list[str], name: str) -> None:
@@ -234,7 +324,7 @@ def test_4_downgrade_refused() -> None:
 def test_5_minor_upgrade_under_probes_then_rerun_changes_nothing() -> None:
     with (
         Prober(ca_context(), rate=5.0, limit=UPGRADE_TIMEOUT) as readyz,
-        Prober(probe=kubectl_answers, rate=1.0, limit=UPGRADE_TIMEOUT) as calls,
+        Prober(probe=(watch := NodeWatch()), rate=2.0, limit=UPGRADE_TIMEOUT) as calls,
     ):
         since = time.monotonic()
         returncode, recap, output, took = upgrade("1.37.1")
@@ -250,6 +340,8 @@ def test_5_minor_upgrade_under_probes_then_rerun_changes_nothing() -> None:
     assert count > 0
     assert ok / total >= MIN_SUCCESS
     assert good / count >= MIN_SUCCESS
+    planned = assert_batched(output, watch, "1.37.1")
+    figure("minor.worker_batches", " then ".join("+".join(NODE_OF[h] for h in batch) for batch in planned))
     at("1.37.1")
     release("1.37.1")
     returncode, recap, output, took = upgrade("1.37.1")

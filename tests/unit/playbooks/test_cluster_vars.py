@@ -70,13 +70,15 @@ def inventory(lb_vars: dict[str, Any] | None) -> dict[str, Any]:
     }
 
 
-def resolve(tmp_path: Path, lb_vars: dict[str, Any] | None, extra_vars: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """Every host's view of vars/cluster.yml, as ansible-playbook resolves it."""
+def resolve(
+    tmp_path: Path, lb_vars: dict[str, Any] | None, extra_vars: dict[str, Any], playbook: str = PLAYBOOK
+) -> dict[str, dict[str, Any]]:
+    """Every host's view of vars/cluster.yml (what `playbook` writes), as ansible-playbook resolves it."""
     collections = tmp_path / "collections"
     (collections / "ansible_collections" / "kubeha").mkdir(parents=True)
     (collections / "ansible_collections" / "kubeha" / "kubeadm").symlink_to(ROOT)
     (tmp_path / "inventory.yml").write_text(yaml.safe_dump(inventory(lb_vars)))
-    (tmp_path / "playbook.yml").write_text(PLAYBOOK)
+    (tmp_path / "playbook.yml").write_text(playbook)
     out = tmp_path / "out"
     out.mkdir()
     env = {**os.environ, "ANSIBLE_COLLECTIONS_PATH": str(collections), "ANSIBLE_FORCE_COLOR": "0"}
@@ -200,3 +202,70 @@ def test_without_load_balancers_the_vip_puts_haproxy_on_the_control_planes(tmp_p
     assert plain["cp1"]["__kubeha_loadbalancer_hosts"] == ["lb1"]
     assert plain["cp1"]["__kubeha_loadbalancer_port"] == 6443
     assert plain["cp1"]["__kubeha_loadbalancer_on_control_planes"] is False
+
+
+def conditions(task: dict[str, Any]) -> list[str]:
+    when = task.get("when", [])
+    return [when] if isinstance(when, str) else list(when)
+
+
+def drain_playbook() -> str:
+    """The backend drain and put-back tasks of playbooks/tasks/upgrade_node.yml, their hosts and
+    conditions as written there, evaluated on each control plane (nothing delegated, nothing run)."""
+    tasks = yaml.safe_load((ROOT / "playbooks" / "tasks" / "upgrade_node.yml").read_text())
+    steps = [
+        task
+        for block in tasks
+        for task in block.get("block", [])
+        if (task.get("ansible.builtin.include_role") or {}).get("tasks_from") == "backend"
+    ]
+    written = [
+        {
+            "name": f"Record {step['vars']['loadbalancer_backend_state']}",
+            "ansible.builtin.copy": {
+                "content": "{{ {'hosts': __drain_hosts, 'runs': __drain_runs | bool} | to_json }}",
+                "dest": f"{{{{ out }}}}/{{{{ inventory_hostname }}}}.{step['vars']['loadbalancer_backend_state']}.json",
+                "mode": "0600",
+            },
+            "vars": {
+                "__drain_hosts": step["vars"]["loadbalancer_backend_hosts"],
+                "__drain_runs": "{{ " + " and ".join(f"({c})" for c in conditions(step)) + " }}",
+            },
+        }
+        for step in steps
+    ]
+    assert [task["name"] for task in written] == ["Record drain", "Record ready"]
+    play = {
+        "name": "Record where upgrade_node.yml drains a control plane's backend",
+        "hosts": "control_plane",
+        "connection": "local",
+        "gather_facts": False,
+        "vars_files": [f"{ROOT}/playbooks/vars/cluster.yml", f"{ROOT}/playbooks/vars/upgrade.yml"],
+        "vars": {"__upgrade_control_plane": True},
+        "tasks": written,
+    }
+    return yaml.safe_dump([play])
+
+
+@pytest.mark.parametrize(
+    ("lb_vars", "extra", "expected"),
+    [
+        pytest.param({}, {}, ["lb1"], id="on-the-load-balancer-hosts"),
+        pytest.param(
+            None, {"kubeha_control_plane_vip": "fd00::50"}, ["cp1", "cp2", "cp3"], id="on-every-control-plane"
+        ),
+        pytest.param(None, {"kubeha_require_ha": False}, None, id="no-load-balancer-nothing-to-drain"),
+    ],
+)
+def test_an_upgrade_drains_the_backend_on_every_host_that_runs_haproxy(
+    tmp_path: Path, lb_vars: dict[str, Any] | None, extra: dict[str, Any], expected: list[str] | None
+) -> None:
+    views = resolve(tmp_path, lb_vars, extra, drain_playbook())
+    for cp in ("cp1", "cp2", "cp3"):
+        for state in ("drain", "ready"):
+            view = views[f"{cp}.{state}"]
+            if expected is None:
+                assert view["runs"] is False, (cp, state, view)
+            else:
+                # With haproxy on the control planes, each one's own haproxy is drained too.
+                assert view == {"hosts": expected, "runs": True}, (cp, state)

@@ -1161,3 +1161,33 @@ def test_an_upgrade_validates_with_the_upgrade_rules_instead_of_the_installed_ve
     downgrade = run(upgrade_input(running_at(valid(), "1.37.1"), "1.36.5", index_versions=("1.36.5",)))
     assert [p["variable"] for p in downgrade] == ["kubeha_kubernetes_version"], downgrade
     assert "never downgrades" in downgrade[0]["message"]
+
+
+def test_an_upgrade_refuses_a_dnf_node_naming_the_host_and_the_fact() -> None:
+    data = upgrade_input(running_at(valid(), "1.36.5"), "1.37.1")
+    dnf = {"distribution": "RedHat", "distribution_version": "9.4", "os_family": "RedHat", "pkg_mgr": "dnf"}
+    by_host(data, "w1")["facts"].update(dnf)
+    for name in ("cp1", "cp2", "cp3"):
+        by_host(data, name)["facts"]["pkg_mgr"] = "apt"
+    problems = run(data)
+    assert [(p["severity"], p["host"], p["variable"]) for p in problems] == [("error", "w1", "ansible_pkg_mgr")]
+    assert problems[0]["line"].startswith("ERROR [w1] ansible_pkg_mgr: is dnf: upgrade.yml upgrades"), problems
+    assert "nothing was changed" in problems[0]["message"]
+    assert "kubeadm's upgrade guide" in problems[0]["fix"]
+    # The same host in an installation is fine: the prerequisites role installs with dnf.
+    install = running_at(valid(), "1.37.1")
+    by_host(install, "w1")["facts"].update(dnf)
+    assert run(install) == []
+
+
+def test_an_upgrade_refuses_a_worker_batch_that_is_not_a_count_or_a_percentage() -> None:
+    for batch in ("0", 0, "0%", "150%", "-1", "half", "", None, True, [1, 2]):
+        data = upgrade_input(running_at(valid(), "1.36.5"), "1.37.1")
+        data["upgrade"]["worker_batch"] = batch
+        problems = run(data)
+        assert [(p["host"], p["variable"]) for p in problems] == [("all", "kubeha_upgrade_worker_batch")], batch
+        assert "is not a number of workers (1 or more) nor a percentage of them" in problems[0]["message"]
+    for batch in ("20%", "1", 2, "100%"):
+        data = upgrade_input(running_at(valid(), "1.36.5"), "1.37.1")
+        data["upgrade"]["worker_batch"] = batch
+        assert run(data) == [], batch

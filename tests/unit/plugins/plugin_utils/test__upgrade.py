@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import replace as dataclass_replace
+
+import pytest
+from ansible.executor.playbook_executor import PlaybookExecutor
 from ansible_collections.kubeha.kubeadm.plugins.plugin_utils import _upgrade as up
 
 TARGET = (1, 37, 1)
@@ -170,3 +174,69 @@ def test_parsers() -> None:
     }
     assert up.api_nodes(None) is None
     assert up.api_nodes({"kind": "Status"}) is None
+
+
+def test_the_worker_batch_is_serial_arithmetic_at_least_one_never_more_than_the_workers() -> None:
+    # 20% (the default): rounded down, at least one worker.
+    assert [up.batch_size("20%", n) for n in (1, 2, 5, 21)] == [1, 1, 1, 4]
+    assert [up.batch_size(up.DEFAULT_WORKER_BATCH, n) for n in (1, 2, 5, 21)] == [1, 1, 1, 4]
+    assert [up.batch_size("50%", n) for n in (1, 2, 5, 21)] == [1, 1, 2, 10]
+    assert [up.batch_size("100%", n) for n in (1, 2, 5, 21)] == [1, 2, 5, 21]
+    assert [up.batch_size(3, n) for n in (1, 2, 5, 21)] == [1, 2, 3, 3]
+    assert up.batch_size("2", 5) == 2
+    assert up.worker_batches(["w1", "w2"], "20%") == [["w1"], ["w2"]]
+    assert up.worker_batches([f"w{i}" for i in range(1, 6)], "20%") == [[f"w{i}"] for i in range(1, 6)]
+    batches = up.worker_batches([f"w{i}" for i in range(1, 22)], "20%")
+    assert [len(b) for b in batches] == [4, 4, 4, 4, 4, 1]
+    assert [h for b in batches for h in b] == [f"w{i}" for i in range(1, 22)]
+    assert up.worker_batches(["w1", "w2", "w3"], 2) == [["w1", "w2"], ["w3"]]
+    assert up.worker_batches([], "20%") == []
+
+
+def test_the_worker_batches_are_the_ones_ansible_serial_makes() -> None:
+    """The plan upgrade.yml prints is what the workers play's `serial` really does."""
+
+    class Inventory:
+        def __init__(self, hosts: list[str]) -> None:
+            self.hosts = hosts
+
+        def get_hosts(self, pattern: object, order: object = None) -> list[str]:
+            return list(self.hosts)
+
+    class Play:
+        hosts = "workers"
+        order = None
+
+        def __init__(self, serial: object) -> None:
+            self.serial = [serial]
+
+    for count in (1, 2, 5, 21):
+        workers = [f"w{i}" for i in range(1, count + 1)]
+        for batch in ("20%", "1%", "50%", "100%", 1, "3", 30):
+            executor = PlaybookExecutor.__new__(PlaybookExecutor)
+            executor._inventory = Inventory(workers)
+            assert executor._get_serialized_batches(Play(batch)) == up.worker_batches(workers, batch), (count, batch)
+
+
+def test_a_worker_batch_that_would_take_every_worker_at_once_or_is_no_number_is_refused() -> None:
+    for batch in ("0", 0, "0%", "101%", "-1", "-20%", "half", "", None, True, 1.5, [1]):
+        with pytest.raises(ValueError, match=r"^kubeha_upgrade_worker_batch: .* is not a number of workers"):
+            up.batch_size(batch, 5)
+    found = up.check(TARGET, nodes(), api(), ETCD, repos(), worker_batch="0")
+    assert [(f.hosts, f.variable) for f in found] == [(["all"], "kubeha_upgrade_worker_batch")]
+
+
+def test_a_node_whose_package_manager_is_not_apt_is_refused() -> None:
+    some = [dataclass_replace(n, pkg_mgr="apt") for n in nodes()]
+    assert up.check(TARGET, some, api(), ETCD, repos()) == []
+    some[3] = dataclass_replace(some[3], pkg_mgr="dnf")
+    some[2] = dataclass_replace(some[2], pkg_mgr="dnf")
+    found = up.check(TARGET, some, api(), ETCD, repos())
+    assert [(f.hosts, f.variable) for f in found] == [(["cp3", "w1"], "ansible_pkg_mgr")]
+    assert found[0].message.startswith("is dnf: upgrade.yml upgrades kubeadm, kubelet and kubectl with apt only")
+    # A preinstalled host is refused for that reason alone.
+    some[3] = dataclass_replace(some[3], source="preinstalled")
+    assert [(f.hosts, f.variable) for f in up.check(TARGET, some, api(), ETCD, repos())] == [
+        (["w1"], "prerequisites_source"),
+        (["cp3"], "ansible_pkg_mgr"),
+    ]
