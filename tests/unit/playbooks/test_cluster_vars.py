@@ -71,13 +71,18 @@ def inventory(lb_vars: dict[str, Any] | None) -> dict[str, Any]:
 
 
 def resolve(
-    tmp_path: Path, lb_vars: dict[str, Any] | None, extra_vars: dict[str, Any], playbook: str = PLAYBOOK
-) -> dict[str, dict[str, Any]]:
-    """Every host's view of vars/cluster.yml (what `playbook` writes), as ansible-playbook resolves it."""
+    tmp_path: Path,
+    lb_vars: dict[str, Any] | None,
+    extra_vars: dict[str, Any],
+    playbook: str = PLAYBOOK,
+    hosts: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Every host's view of vars/cluster.yml (what `playbook` writes), as ansible-playbook resolves it,
+    on `inventory(lb_vars)` or on the inventory `hosts`."""
     collections = tmp_path / "collections"
     (collections / "ansible_collections" / "kubeha").mkdir(parents=True)
     (collections / "ansible_collections" / "kubeha" / "kubeadm").symlink_to(ROOT)
-    (tmp_path / "inventory.yml").write_text(yaml.safe_dump(inventory(lb_vars)))
+    (tmp_path / "inventory.yml").write_text(yaml.safe_dump(hosts or inventory(lb_vars)))
     (tmp_path / "playbook.yml").write_text(playbook)
     out = tmp_path / "out"
     out.mkdir()
@@ -269,3 +274,75 @@ def test_an_upgrade_drains_the_backend_on_every_host_that_runs_haproxy(
             else:
                 # With haproxy on the control planes, each one's own haproxy is drained too.
                 assert view == {"hosts": expected, "runs": True}, (cp, state)
+
+
+def batches_playbook() -> str:
+    """upgrade.yml's batch plan and its workers play's `serial`, as written there, each recording
+    the batches it makes (nothing else of the plays runs)."""
+    plays = {play["name"]: play for play in yaml.safe_load((ROOT / "playbooks" / "upgrade.yml").read_text())}
+    plan = plays["Plan the workers' batches"]
+    workers = plays["Upgrade the workers, a batch at a time"]
+    vars_files = [f"{ROOT}/playbooks/{name}" for name in plan["vars_files"]]
+    assert workers["vars_files"] == plan["vars_files"]
+    shown = plan["tasks"][0]
+    record_plan = {
+        "name": "Record the plan",
+        "ansible.builtin.copy": {
+            "content": "{{ {'plan': __upgrade_batches, 'said': __said} | to_json }}",
+            "dest": "{{ out }}/plan.json",
+            "mode": "0600",
+        },
+        "run_once": True,
+        "vars": {**shown["vars"], "__said": shown["ansible.builtin.debug"]["msg"]},
+    }
+    record_batch = {
+        "name": "Record this batch",
+        "ansible.builtin.copy": {
+            "content": "{{ ansible_play_batch | to_json }}",
+            "dest": "{{ out }}/batch-{{ ansible_play_batch | first }}.json",
+            "mode": "0600",
+        },
+        "run_once": True,
+    }
+    common = {"connection": "local", "gather_facts": False, "vars_files": vars_files}
+    return yaml.safe_dump(
+        [
+            {"name": plan["name"], "hosts": plan["hosts"], **common, "tasks": [record_plan]},
+            {
+                "name": workers["name"],
+                "hosts": workers["hosts"],
+                "serial": workers["serial"],
+                **common,
+                "tasks": [record_batch],
+            },
+        ]
+    )
+
+
+@pytest.mark.parametrize(
+    ("count", "inventory_batch", "extra", "sizes"),
+    [
+        pytest.param(0, None, {}, [], id="no-workers"),
+        pytest.param(2, None, {}, [1, 1], id="default-2-workers"),
+        pytest.param(21, None, {}, [4, 4, 4, 4, 4, 1], id="default-21-workers"),
+        pytest.param(5, "40%", {}, [2, 2, 1], id="inventory"),
+        pytest.param(5, "40%", {"kubeha_upgrade_worker_batch": 3}, [3, 2], id="extra-var-over-inventory"),
+    ],
+)
+def test_the_printed_batches_are_the_ones_the_workers_play_runs(
+    tmp_path: Path, count: int, inventory_batch: str | None, extra: dict[str, Any], sizes: list[int]
+) -> None:
+    names = [f"w{i:02}" for i in range(1, count + 1)]  # inventory order: the dump sorts them
+    group_vars = {"ansible_python_interpreter": sys.executable}
+    if inventory_batch is not None:
+        group_vars["kubeha_upgrade_worker_batch"] = inventory_batch
+    hosts = {"all": {"vars": group_vars, "children": {"workers": {"hosts": dict.fromkeys(names)}}}}
+    written = resolve(tmp_path, None, extra, batches_playbook(), hosts)
+    ran = sorted((v for k, v in written.items() if k.startswith("batch-")), key=lambda b: names.index(b[0]))
+    assert [len(batch) for batch in ran] == sizes
+    assert [h for batch in ran for h in batch] == names
+    assert written.get("plan", {"plan": []})["plan"] == ran
+    if ran:
+        batch = extra.get("kubeha_upgrade_worker_batch", inventory_batch or "20%")
+        said = written["plan"]["said"]
+        assert said.startswith(f"workers in {len(sizes)} batches of {batch}: w01"), said
