@@ -346,3 +346,25 @@ def test_the_printed_batches_are_the_ones_the_workers_play_runs(
         batch = extra.get("kubeha_upgrade_worker_batch", inventory_batch or "20%")
         said = written["plan"]["said"]
         assert said.startswith(f"workers in {len(sizes)} batches of {batch}: w01"), said
+
+
+def test_validation_gathers_the_package_manager_its_upgrade_check_reads(tmp_path: Path) -> None:
+    """validate.yml's fact gathering, as written there, yields ansible_pkg_mgr (apt on this Debian
+    controller) and hands the facts to the checks: without it a dnf node would pass unnoticed."""
+    tasks = {
+        task["name"]: task for task in yaml.safe_load((ROOT / "playbooks" / "validate.yml").read_text())[0]["tasks"]
+    }
+    gather = tasks["Gather the platform and network facts"]
+    handed = tasks["Record this host's view of the cluster"]["ansible.builtin.set_fact"]["__validate_host"]["facts"]
+    record = {
+        "name": "Record the package manager the checks get",
+        "ansible.builtin.copy": {
+            "content": "{{ {'pkg_mgr': __handed.pkg_mgr | default('')} | to_json }}",
+            "dest": "{{ out }}/{{ inventory_hostname }}.json",
+            "mode": "0600",
+        },
+        "vars": {"__handed": handed},
+    }
+    play = {"name": "Gather as validate.yml does", "hosts": "w1", "connection": "local", "gather_facts": False}
+    written = resolve(tmp_path, {}, {}, yaml.safe_dump([{**play, "tasks": [gather, record]}]))
+    assert written["w1"] == {"pkg_mgr": "apt"}
