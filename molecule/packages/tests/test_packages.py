@@ -51,10 +51,11 @@ def versions(container: str, packages: list[str]) -> dict[str, str]:
     return found
 
 
-def run_role(version: str, base: str = REPOSITORY, *extra: str) -> tuple[int, str, dict[str, int]]:
+def run_role(version: str, base: str = REPOSITORY, *extra: str, check: bool = False) -> tuple[int, str, dict[str, int]]:
     result = subprocess.run(
         [
             *("ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], str(SCENARIO / "prerequisites.yml")),
+            *(("--check",) if check else ()),
             *("-e", f"prerequisites_kubernetes_version={version}"),
             *("-e", f"prerequisites_package_repository_base={base}"),
             *(arg for var in extra for arg in ("-e", var)),
@@ -170,6 +171,31 @@ def test_unrelated_apt_upgrade_never_moves_held_packages() -> None:
     assert versions(node, KUBERNETES) == dict.fromkeys(KUBERNETES, f"{VERSION}-1.1"), upgrade
     assert sh(node, "apt-mark showhold").stdout.split() == ["containerd.io", *KUBERNETES]
     sh(node, "rm -rf /tmp/kubeha-upgrade")
+
+
+def test_check_mode_on_a_fresh_host_says_what_it_would_add_and_changes_nothing() -> None:
+    """The spare node is fresh (only the repository's CA trusted): check mode must succeed,
+    report the repositories, keys and packages it would add, and leave the node as it was."""
+    files = (
+        "/etc/apt/sources.list.d/kubernetes.sources /etc/apt/sources.list.d/containerd.sources"
+        " /etc/apt/keyrings/kubernetes.asc /etc/apt/keyrings/containerd.asc"
+    )
+    assert sh(SPARE, f"ls {files}", False).returncode != 0, "the spare node is not fresh"
+    rc, output, changed = run_role(VERSION, check=True)
+    flat = " ".join(output.split())
+    assert rc == 0, output[-4000:]
+    assert changed.get(SPARE, 0) > 0, output[-4000:]
+    wanted = ", ".join(f"{name}={VERSION}-*" for name in ["kubelet", "kubeadm", "kubectl"])
+    assert f"check mode: would install {wanted} from {REPOSITORY}/v1.36/deb/ and hold them" in flat, output[-4000:]
+    assert f"check mode: would install containerd.io={CONTAINERD}-* from {REPOSITORY}/linux/debian" in flat, output[
+        -4000:
+    ]
+    for name in files.split():
+        assert sh(SPARE, f"test -e {name}", False).returncode != 0, f"check mode wrote {name}"
+    # Nothing installed, python3-debian (which deb822_repository would have needed) included.
+    assert versions(SPARE, [*KUBERNETES, "containerd.io", "python3-debian"]) == dict.fromkeys(
+        [*KUBERNETES, "containerd.io", "python3-debian"], "not-installed"
+    )
 
 
 def test_a_version_the_repository_lacks_fails_before_any_change() -> None:
