@@ -84,6 +84,14 @@ def test_the_log_holds_an_etcd_backup_run(collected: Run) -> None:
     )
 
 
+def test_the_log_holds_a_certificate_renewal_run(collected: Run) -> None:
+    # test_no_secret_leaks.py prints certificates.yml's -vvv output (renewing every certificate),
+    # and adds the keys the renewal wrote to the collected ones.
+    assert "renewed admin.conf" in collected.log, (
+        f"the {SCENARIO} scenario's log has no certificates.yml run: its verifier must run test_no_secret_leaks.py"
+    )
+
+
 def test_secrets_were_collected(collected: Run) -> None:
     secrets = collected.secrets
     missing = [kind for kind in KINDS if not secrets.get(kind)]

@@ -247,6 +247,7 @@ FQCN_PLAYBOOKS = (
     "reset",
     "loadbalancer",
     "upgrade",
+    "certificates",
 )
 # Kept for the checkout path `ansible-playbook playbooks/ha-cluster.yml`; a hyphen cannot be in an FQCN.
 CHECKOUT_ONLY_PLAYBOOKS = ("ha-cluster",)

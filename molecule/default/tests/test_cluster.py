@@ -108,3 +108,25 @@ def test_no_bootstrap_token_outlives_the_configured_ttl() -> None:
     assert expiries, "kubeadm token list showed no token"
     late = {token_id: str(expires) for token_id, expires in expiries.items() if expires > latest}
     assert not late, f"bootstrap tokens valid beyond 2 h: {late}"
+
+
+def test_summary_shows_the_earliest_certificate_and_ca_expiry() -> None:
+    """summary.yml's certificate line names what kubeadm certs check-expiration reads first to expire."""
+    info = run_json(node(CONTROL_PLANES[0]), "kubeadm", "certs", "check-expiration", "-o", "json")
+    present = [c for c in info["certificates"] if not c["missing"]]
+    first = min(present, key=lambda c: c["residualTime"])
+    first_ca = min(info["certificateAuthorities"], key=lambda c: c["residualTime"])
+    result = subprocess.run(
+        ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], "playbooks/summary.yml"],
+        cwd=Path(__file__).resolve().parents[3],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    line = " ".join(next(s for s in result.stdout.splitlines() if "certificates on " in s).split())
+    assert f"certificates on {CONTROL_PLANES[0]}: the first to expire is {first['name']} on " in line, line
+    assert f"({first['residualTime'] // 86400} days left)" in line, line
+    assert f"the first CA {first_ca['name']} on " in line, line
+    assert "renew with playbooks/certificates.yml" in line, line

@@ -340,8 +340,9 @@ def test_kubeadm_certs_secret_is_gone_after_the_joins(cluster: Cluster) -> None:
     assert "NotFound" in result.stderr or "not found" in result.stderr, result.stderr[-500:]
 
 
-def test_etcd_snapshots_are_private_and_their_run_prints_no_secret(cluster: Cluster, secrets: dict) -> None:
-    local = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "etcd-backups"
+def run_verbose(playbook: str, extra_vars: str) -> str:
+    """Run one of the collection's playbooks at -vvv on the scenario's inventory; its output goes
+    into the scenario's log, which test_secrets_in_logs.py scans for every collected secret."""
     result = subprocess.run(
         [
             "ansible-playbook",
@@ -349,18 +350,23 @@ def test_etcd_snapshots_are_private_and_their_run_prints_no_secret(cluster: Clus
             "-i",
             os.environ["MOLECULE_INVENTORY_FILE"],
             "-e",
-            f"kubeha_etcd_backup_local_dir={local}",
-            str(ROOT / "playbooks" / "etcd_backup.yml"),
+            extra_vars,
+            str(ROOT / "playbooks" / playbook),
         ],
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=900,
         check=False,
     )
     output = result.stdout + result.stderr
-    # Into the scenario's log, which test_secrets_in_logs.py scans for every collected secret.
     print(output)
-    assert result.returncode == 0, "etcd_backup.yml failed (its output is in the log above)"
+    assert result.returncode == 0, f"{playbook} failed (its output is in the log above)"
+    return output
+
+
+def test_etcd_snapshots_are_private_and_their_run_prints_no_secret(cluster: Cluster, secrets: dict) -> None:
+    local = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "etcd-backups"
+    output = run_verbose("etcd_backup.yml", f"kubeha_etcd_backup_local_dir={local}")
     printed = [f"{kind} {short(s)}" for s, kind in all_patterns(secrets).items() if s in output]
     assert not printed, f"etcd_backup.yml printed secrets: {printed}"
     wrong = []
@@ -376,3 +382,15 @@ def test_etcd_snapshots_are_private_and_their_run_prints_no_secret(cluster: Clus
     if local.stat().st_mode & 0o077:
         wrong.append(f"controller:{local} {oct(local.stat().st_mode & 0o777)}")
     assert not wrong, f"etcd snapshots must be 0600 in 0700 directories: {wrong}"
+
+
+def test_certificate_renewal_prints_no_secret(cluster: Cluster, secrets: dict) -> None:
+    """certificates.yml renewing everything at -vvv: its output goes to the scenario's log, and the
+    private keys the renewal wrote join the collected ones that test_secrets_in_logs.py looks for."""
+    output = run_verbose("certificates.yml", "kubeha_certificates_renew_all=true")
+    assert "renewed admin.conf" in output, "certificates.yml with kubeha_certificates_renew_all renewed nothing"
+    renewed = collect_private_keys(cluster)
+    secrets["private_keys"] = sorted(set(secrets["private_keys"]) | set(renewed))
+    artifact_path().write_text(json.dumps(secrets))
+    printed = [f"{kind} {short(s)}" for s, kind in all_patterns(secrets).items() if s in output]
+    assert not printed, f"certificates.yml printed secrets: {printed}"

@@ -12,6 +12,7 @@ import sys
 from datetime import datetime, timezone
 
 import pytest
+from ansible_collections.kubeha.kubeadm.plugins.module_utils._kubeadm_certs import due, parse_expiration
 from cryptography import x509
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "kubeadm_double"))
@@ -197,3 +198,17 @@ def test_renew_one_and_unknown_name(node, capsys):
     assert (node / "admin.conf").read_text() != before_admin
     with pytest.raises(cmd_certs.Fail, match='unknown command "nope" for "kubeadm certs renew"'):
         cmd_certs.cmd_certs(["renew", "nope"], versions.current())
+
+
+def test_the_modules_parser_reads_the_doubles_json(node, capsys, monkeypatch):
+    """kubeha.kubeadm.kubeadm_certs (summary.yml, certificates.yml) on the double's output."""
+    os.remove(node / "super-admin.conf")
+    facts = parse_expiration(kubeadm(capsys, "check-expiration", "-o", "json"))
+    assert len(facts["certificates"]) == 11
+    assert [c["name"] for c in facts["certificates"] if c["missing"]] == ["super-admin.conf"]
+    assert {c["residual_days"] for c in facts["certificates"] if not c["missing"]} == {364}
+    assert due(facts["certificates"], 30 * DAY, False) == []
+    monkeypatch.setenv("KUBEADM_DOUBLE_CLOCK_OFFSET", "8040h")  # 335 days ahead
+    facts = parse_expiration(kubeadm(capsys, "check-expiration", "-o", "json"))
+    assert len(due(facts["certificates"], 30 * DAY, False)) == 10
+    assert all(ca["residual_days"] > 365 for ca in facts["certificate_authorities"])

@@ -1,0 +1,115 @@
+"""Certificate renewal drill on the shared converged drills cluster.
+
+Measured with the kubeadm TEST DOUBLE (its `kubeadm certs` commands renew real x509 certificates;
+the kubelet and API server are stand-ins) and real haproxy, keepalived, etcd, kubectl and TLS;
+not figures from a real Kubernetes cluster. With the double's clock eleven months ahead on every
+double node, playbooks/certificates.yml renews every control plane's certificates while /readyz
+is probed through the VIP; the certificates each control plane serves on :6443 and etcd on :2379
+must change, the refreshed kubeconfig must work, a re-run must change nothing; then the clock is reset and
+ha_cluster.yml re-runs with changed=0.
+"""
+
+from __future__ import annotations
+
+import base64
+import ssl
+import time
+
+import yaml
+from cryptography import x509
+from drills import (
+    CONTROL_PLANES,
+    PORT,
+    Prober,
+    assert_rerun_changes_nothing,
+    ca_context,
+    changed_hosts,
+    figure,
+    kubeconfig,
+    kubectl,
+    run_playbook,
+    set_clock_offset,
+    sh,
+    wait_healthy,
+)
+
+ADDRESSES = dict(zip(CONTROL_PLANES, ("172.28.60.11", "172.28.60.12", "172.28.60.13")))
+ELEVEN_MONTHS = "8040h"  # 335 days: every leaf certificate (one year) is within the 30-day threshold
+MIN_SUCCESS = 0.99
+
+
+def served_serial(address: str) -> int | None:
+    """Serial of the certificate the API server at address:6443 presents (test containers only)."""
+    try:
+        pem = ssl.get_server_certificate((address, PORT), timeout=5)
+    except OSError:
+        return None
+    return x509.load_pem_x509_certificate(pem.encode()).serial_number
+
+
+def etcd_served_serial(container: str) -> str:
+    """Serial of the certificate etcd serves on the node's client port, asked from inside the
+    node with its health-check client certificate (the key never leaves the node)."""
+    result = sh(
+        container,
+        "openssl s_client -connect 127.0.0.1:2379 -cert /etc/kubernetes/pki/etcd/healthcheck-client.crt"
+        " -key /etc/kubernetes/pki/etcd/healthcheck-client.key </dev/null 2>/dev/null | openssl x509 -noout -serial",
+    )
+    assert result.returncode == 0, f"{container}: {result.stderr[-500:]}"
+    assert result.stdout.startswith("serial="), f"{container}: no certificate on 127.0.0.1:2379"
+    return result.stdout.strip()
+
+
+def kubeconfig_client_serial() -> int:
+    config = yaml.safe_load(kubeconfig().read_text())
+    data = base64.b64decode(config["users"][0]["user"]["client-certificate-data"])
+    return x509.load_pem_x509_certificate(data).serial_number
+
+
+def test_certificates_renewed_eleven_months_on_without_losing_the_api() -> None:
+    wait_healthy()
+    context = ca_context()
+    before = {name: served_serial(address) for name, address in ADDRESSES.items()}
+    assert all(before.values()), f"a control plane serves no certificate: {before}"
+    client_before = kubeconfig_client_serial()
+    etcd_before = {name: etcd_served_serial(name) for name in CONTROL_PLANES}
+    set_clock_offset(ELEVEN_MONTHS)
+    try:
+        with Prober(context, limit=420) as prober:
+            started = time.monotonic()
+            returncode, recap, output, took = run_playbook("certificates.yml", timeout=400)
+            ended = time.monotonic()
+        successes, probes = prober.rate_since(started, ended)
+        figure("certificates.renewal_seconds", f"{took:.0f}")
+        figure(
+            "certificates.readyz_through_vip",
+            f"{successes}/{probes} = {successes / max(probes, 1):.2%} over {ended - started:.0f} s at 10/s",
+        )
+        assert returncode == 0, f"certificates.yml failed:\n{output[-6000:]}"
+        changed = changed_hosts(recap)
+        assert all(name in changed for name in CONTROL_PLANES), f"not every control plane renewed: {changed}"
+        assert "CA ROTATION NEEDED" not in output  # CAs are ten years; eleven months leave nine
+        assert "BEGIN" not in output
+        assert "PRIVATE KEY" not in output
+        assert probes >= 100, f"the probe loop ran too few probes: {probes}"
+        assert successes / probes >= MIN_SUCCESS, f"/readyz through the VIP during renewal: {successes}/{probes}"
+
+        after = {name: served_serial(address) for name, address in ADDRESSES.items()}
+        assert all(after[name] and after[name] != before[name] for name in CONTROL_PLANES), (before, after)
+        etcd_after = {name: etcd_served_serial(name) for name in CONTROL_PLANES}
+        assert all(etcd_after[name] != etcd_before[name] for name in CONTROL_PLANES), (etcd_before, etcd_after)
+        assert kubeconfig_client_serial() != client_before, "the controller's kubeconfig was not refreshed"
+        listed = kubectl("get", "nodes", "-o", "name")
+        assert listed.returncode == 0, listed.stderr
+        assert "node/cp1" in listed.stdout
+
+        rerun_rc, rerun_recap, rerun_output, rerun_took = run_playbook("certificates.yml", timeout=300)
+        figure("certificates.rerun", f"changed={sum(changed_hosts(rerun_recap).values())} in {rerun_took:.0f} s")
+        assert rerun_rc == 0, rerun_output[-4000:]
+        assert not changed_hosts(rerun_recap), (
+            f"a re-run of certificates.yml changed something:\n{rerun_output[-6000:]}"
+        )
+    finally:
+        set_clock_offset(None)
+    wait_healthy()
+    assert_rerun_changes_nothing("certificates")
