@@ -5,8 +5,11 @@ the kubelet and API server are stand-ins) and real haproxy, keepalived, etcd, ku
 not figures from a real Kubernetes cluster. With the double's clock eleven months ahead on every
 double node, playbooks/certificates.yml renews every control plane's certificates while /readyz
 is probed through the VIP; the certificates each control plane serves on :6443 and etcd on :2379
-must change, the refreshed kubeconfig must work, a re-run must change nothing; then the clock is reset and
-ha_cluster.yml re-runs with changed=0.
+must change, the refreshed kubeconfig must work. Then two interrupted runs are staged: cp2 left as a run
+stopped while its restart waited (every manifest parked), cp3 as one stopped between the renewal and the
+restart (the restart recorded as owed, nothing parked); with nothing left to renew, the next run must
+restart both, say so, and put every manifest back. A further run must change nothing; then the clock is
+reset and ha_cluster.yml re-runs with changed=0.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from cryptography import x509
 from drills import (
     CONTROL_PLANES,
     PORT,
+    SUBNET,
     Prober,
     assert_rerun_changes_nothing,
     ca_context,
@@ -33,7 +37,11 @@ from drills import (
     wait_healthy,
 )
 
-ADDRESSES = dict(zip(CONTROL_PLANES, ("172.28.60.11", "172.28.60.12", "172.28.60.13")))
+ADDRESSES = {name: f"{SUBNET}.{11 + index}" for index, name in enumerate(CONTROL_PLANES)}
+MANIFESTS = "/etc/kubernetes/manifests"
+# Where the kubeadm_init role's restart entry point parks the manifests (its record of a restart owed).
+PARKING = "/etc/kubernetes/kubeha-manifests-restart"
+COMPONENTS = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd")
 ELEVEN_MONTHS = "8040h"  # 335 days: every leaf certificate (one year) is within the 30-day threshold
 MIN_SUCCESS = 0.99
 
@@ -60,6 +68,37 @@ def etcd_served_serial(container: str) -> str:
     return result.stdout.strip()
 
 
+def manifests_in(container: str, directory: str) -> list[str]:
+    result = sh(container, f"ls {directory} 2>/dev/null")
+    return sorted(name for name in result.stdout.split() if name.endswith(".yaml"))
+
+
+def stage_interrupted_restarts() -> None:
+    """cp2 as a run left it that stopped while the restart waited for the pods to stop (every
+    manifest parked), cp3 as one that stopped right after the renewal (the record, nothing parked)."""
+    parked, owed = CONTROL_PLANES[1], CONTROL_PLANES[2]
+    moves = " && ".join(f"mv {MANIFESTS}/{name}.yaml {PARKING}/{name}.yaml" for name in COMPONENTS)
+    for container, command in ((parked, f"mkdir -m 0700 {PARKING} && {moves}"), (owed, f"mkdir -m 0700 {PARKING}")):
+        result = sh(container, command)
+        assert result.returncode == 0, f"{container}: {result.stderr[-500:]}"
+    assert manifests_in(parked, MANIFESTS) == [], f"{parked}: the manifests were not parked"
+
+
+def probed_run(context, drill: str, timeout: float) -> tuple[int, dict[str, dict], str, int, int]:
+    """certificates.yml while /readyz is probed through the VIP; its time and success ratio as figures."""
+    with Prober(context, limit=timeout + 60) as prober:
+        started = time.monotonic()
+        returncode, recap, output, took = run_playbook("certificates.yml", timeout=timeout)
+        ended = time.monotonic()
+    successes, probes = prober.rate_since(started, ended)
+    figure(f"certificates.{drill}_seconds", f"{took:.0f}")
+    figure(
+        f"certificates.{drill}_readyz_through_vip",
+        f"{successes}/{probes} = {successes / max(probes, 1):.2%} over {ended - started:.0f} s at 10/s",
+    )
+    return returncode, recap, output, successes, probes
+
+
 def kubeconfig_client_serial() -> int:
     config = yaml.safe_load(kubeconfig().read_text())
     data = base64.b64decode(config["users"][0]["user"]["client-certificate-data"])
@@ -75,16 +114,15 @@ def test_certificates_renewed_eleven_months_on_without_losing_the_api() -> None:
     etcd_before = {name: etcd_served_serial(name) for name in CONTROL_PLANES}
     set_clock_offset(ELEVEN_MONTHS)
     try:
-        with Prober(context, limit=960) as prober:
-            started = time.monotonic()
-            returncode, recap, output, took = run_playbook("certificates.yml", timeout=900)
-            ended = time.monotonic()
-        successes, probes = prober.rate_since(started, ended)
-        figure("certificates.renewal_seconds", f"{took:.0f}")
-        figure(
-            "certificates.readyz_through_vip",
-            f"{successes}/{probes} = {successes / max(probes, 1):.2%} over {ended - started:.0f} s at 10/s",
-        )
+        check_rc, check_recap, check_output, check_took = run_playbook("certificates.yml", "--check", timeout=600)
+        figure("certificates.check_seconds", f"{check_took:.0f}")
+        assert check_rc == 0, f"certificates.yml --check failed:\n{check_output[-6000:]}"
+        assert all(name in changed_hosts(check_recap) for name in CONTROL_PLANES), "--check reports no renewal"
+        assert {name: served_serial(address) for name, address in ADDRESSES.items()} == before, "--check restarted"
+        assert kubeconfig_client_serial() == client_before, "--check changed the controller's kubeconfig"
+        assert all(sh(name, f"test -e {PARKING}").returncode == 1 for name in CONTROL_PLANES), "--check left a record"
+
+        returncode, recap, output, successes, probes = probed_run(context, "renewal", timeout=900)
         assert returncode == 0, f"certificates.yml failed:\n{output[-6000:]}"
         changed = changed_hosts(recap)
         assert all(name in changed for name in CONTROL_PLANES), f"not every control plane renewed: {changed}"
@@ -113,3 +151,24 @@ def test_certificates_renewed_eleven_months_on_without_losing_the_api() -> None:
         set_clock_offset(None)
     wait_healthy()
     assert_rerun_changes_nothing("certificates")
+
+
+def test_a_run_finishes_the_restarts_interrupted_runs_left() -> None:
+    wait_healthy()
+    context = ca_context()
+    serving = {name: served_serial(address) for name, address in ADDRESSES.items()}
+    stage_interrupted_restarts()
+    returncode, recap, output, successes, probes = probed_run(context, "resume", timeout=600)
+    assert returncode == 0, f"certificates.yml after the interrupted runs failed:\n{output[-6000:]}"
+    resumed = [name for name in CONTROL_PLANES if f"{name}: an earlier run stopped" in output]
+    assert resumed == CONTROL_PLANES[1:], f"the runs that finished an interrupted restart: {resumed}"
+    changed = changed_hosts(recap)
+    assert CONTROL_PLANES[0] not in changed, changed
+    assert all(name in changed for name in CONTROL_PLANES[1:]), changed
+    for name in CONTROL_PLANES:
+        assert manifests_in(name, MANIFESTS) == sorted(f"{c}.yaml" for c in COMPONENTS), name
+        assert sh(name, f"test -e {PARKING}").returncode == 1, f"{name}: {PARKING} is left"
+    assert served_serial(ADDRESSES[CONTROL_PLANES[1]]) == serving[CONTROL_PLANES[1]], "cp2 serves its API again"
+    assert probes >= 50, f"the probe loop ran too few probes: {probes}"
+    assert successes / probes >= MIN_SUCCESS, f"/readyz through the VIP while the restarts finished: {successes}"
+    wait_healthy()
