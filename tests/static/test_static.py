@@ -56,3 +56,22 @@ def test_role_has_spec_defaults_and_readme(role: str) -> None:
 def test_role_readme_tables_match_argument_specs() -> None:
     result = run([sys.executable, str(ROOT / "tools" / "role_docs.py"), "--check"])
     assert result.returncode == 0, result.stderr
+
+
+# kubeadm's files the playbooks read on a control plane; playbooks/vars/cluster.yml names them once.
+KUBEADM_PATHS = ("/etc/kubernetes/admin.conf", "/etc/kubernetes/pki/ca.crt")
+
+
+def test_playbooks_name_kubeadm_files_only_in_the_cluster_variables() -> None:
+    home = ROOT / "playbooks" / "vars" / "cluster.yml"
+    assert all(path in home.read_text() for path in KUBEADM_PATHS), f"{home} no longer names {KUBEADM_PATHS}"
+    written = [
+        f"{playbook.relative_to(ROOT)}:{number}: {line.strip()}"
+        for playbook in sorted((ROOT / "playbooks").rglob("*.yml"))
+        if playbook != home
+        for number, line in enumerate(playbook.read_text().splitlines(), 1)
+        if not line.lstrip().startswith("#") and any(path in line for path in KUBEADM_PATHS)
+    ]
+    assert not written, "use __kubeha_admin_conf / __kubeha_cluster_ca from playbooks/vars/cluster.yml:\n" + "\n".join(
+        written
+    )
