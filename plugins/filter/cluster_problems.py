@@ -94,6 +94,8 @@ options:
             C(distribution) and C(network)), C(kubeadm_version) and C(kubelet_version) (installed versions, empty when
             absent; C(kubelet=<package status>=<version>) counts only when installed),
             C(containerd_version) (the output of C(containerd --version), empty when absent),
+            C(kubectl_version) (the installed kubectl's C(gitVersion), such as C(v1.37.1); empty when absent) and
+            C(kubectl_max_skew) (the host's C(prerequisites_kubectl_max_minor_skew)),
             C(running_version) (C(apiserver=<tag>), the image tag in a control plane's
             C(kube-apiserver.yaml) manifest, that is the version the cluster runs; empty without one),
             C(cgroup_fs) (the file system type of C(/sys/fs/cgroup), C(cgroup2fs) for cgroup v2 and
@@ -997,6 +999,7 @@ class _Checker:
                     f"set kubeha_kubernetes_version: {_dotted(kubeadm)}, or upgrade the cluster with "
                     "playbooks/upgrade.yml before changing the version here.",
                 )
+            self._kubectl_skew(host, info, source)
             if kubelet is None:
                 continue
             if kubelet[:2] > want[:2] or want[1] - kubelet[1] > KUBELET_MAX_MINOR_SKEW or kubelet[0] != want[0]:
@@ -1015,6 +1018,30 @@ class _Checker:
                     f"the installed kubelet {_dotted(kubelet)} differs from the requested {_dotted(want)}.",
                     f"upgrade the kubelet to {_dotted(want)} after the control plane.",
                 )
+
+    def _kubectl_skew(self, host: str, info: dict, source: str) -> None:
+        """An image's kubectl must be within the prerequisites role's skew of the request: the role
+        checks it only after it has changed the host (packages install the requested kubectl)."""
+        kubectl = _installed(info.get("kubectl_version"))
+        if source != "preinstalled" or kubectl is None or self.version is None:
+            return
+        try:
+            skew = int(info.get("kubectl_max_skew"))
+        except (TypeError, ValueError):
+            return  # a bad skew is the role input check's (_checks_inputs)
+        want = self.version
+        if kubectl[0] == want[0] and abs(kubectl[1] - want[1]) <= skew:
+            return
+        wanted = f"1.{want[1]}" if skew == 0 else f"1.{max(0, want[1] - skew)} to 1.{want[1] + skew}"
+        self.report.error(
+            host,
+            "kubeha_kubernetes_version",
+            f"{_dotted(want)} is requested but the host's image carries kubectl {_dotted(kubectl)}, "
+            f"more than prerequisites_kubectl_max_minor_skew ({skew}) minor version(s) away "
+            "(kubectl is supported within one minor of the API server).",
+            f"put a kubectl {wanted} in the host's image, or request a release "
+            f"within {skew} minor version(s) of kubectl {_dotted(kubectl)}.",
+        )
 
     def cgroups(self) -> None:
         """From 1.35 the kubelet refuses cgroup v1 hosts unless the cluster opts in to that mode."""

@@ -259,6 +259,24 @@ CASES = [
             "rm -rf /etc/kubeha-test /etc/kubernetes/manifests/kube-apiserver.yaml",
         ),
     ),
+    # val-cp1's image carries kubeadm 1.35.8 and a kubectl 1.37.1 (a version-only stand-in): two
+    # minors from the request, outside kubectl's skew, refused before the prerequisites role runs.
+    Case(
+        "image-kubectl-outside-its-skew",
+        chain(
+            set_var("kubeha_kubernetes_version", "1.35.8"),
+            set_host_var("control_plane", "val-cp1", "prerequisites_source", "preinstalled"),
+        ),
+        [("error", "val-cp1", "kubeha_kubernetes_version", "put a kubectl 1.34 to 1.36 in the host's image")],
+        host_setup=(
+            "val-cp1",
+            "mkdir -p /etc/kubeha-test && echo v1.35.8 > /etc/kubeha-test/kubeadm-version"
+            ' && echo \'{"clientVersion": {"gitVersion": "v1.37.1"}}\' > /etc/kubeha-test/kubectl.json'
+            " && printf '#!/bin/sh\\ncat /etc/kubeha-test/kubectl.json\\n' > /usr/local/bin/kubectl"
+            " && chmod 0755 /usr/local/bin/kubectl",
+            "rm -rf /etc/kubeha-test /usr/local/bin/kubectl",
+        ),
+    ),
     Case(
         "kubernetes-version-skew",
         set_var("kubeha_kubernetes_version", "1.36.5"),

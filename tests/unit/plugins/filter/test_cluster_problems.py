@@ -1100,6 +1100,50 @@ def test_the_lab_is_quiet_about_calico_and_the_real_packages_lab_keeps_the_warni
     assert f"Calico {calico} is tested with Kubernetes 1.34 to 1.36, not with the requested 1.37" in problem["message"]
 
 
+def with_image_kubectl(data: dict, kubectl: str, skew: object = 1) -> dict:
+    """Every node from a golden image (preinstalled) whose kubectl is `kubectl`."""
+    for name in ("cp1", "cp2", "cp3", "w1"):
+        by_host(data, name).update(prerequisites_source="preinstalled", kubectl_version=kubectl, kubectl_max_skew=skew)
+    return data
+
+
+def test_an_image_kubectl_too_far_from_the_request_is_refused_before_any_change() -> None:
+    # The lab's image carries kubectl 1.37: a 1.35 cluster is two minors away, outside kubectl's skew.
+    data = with_image_kubectl(on_release(valid(), "1.35.8"), "v1.37.1")
+    data["cluster"]["cni_version"] = "v3.31.7"
+    data["cluster"]["cni_pinned_checksums"] = {
+        "v3.31.7": {"operator-crds.yaml": "a" * 64, "tigera-operator.yaml": "b" * 64}
+    }
+    problems = run(data)
+    assert [(p["severity"], p["host"], p["variable"]) for p in problems] == [
+        ("error", name, "kubeha_kubernetes_version") for name in ("cp1", "cp2", "cp3", "w1")
+    ], problems
+    assert (
+        "1.35.8 is requested but the host's image carries kubectl 1.37.1, more than "
+        "prerequisites_kubectl_max_minor_skew (1) minor version(s) away" in problems[0]["message"]
+    )
+    assert "put a kubectl 1.34 to 1.36 in the host's image" in problems[0]["fix"]
+    # Within one minor either way, it is fine; so is any kubectl when the role installs packages.
+    assert run(with_image_kubectl(on_release(valid(), "1.36.5"), "v1.37.1")) == []
+    assert run(with_image_kubectl(valid(), "v1.36.4")) == []
+    packages = with_image_kubectl(on_release(valid(), "1.36.5"), "v1.34.0")
+    for name in ("cp1", "cp2", "cp3", "w1"):
+        by_host(packages, name)["prerequisites_source"] = "packages"
+    assert run(packages) == []
+
+
+def test_an_image_kubectl_beyond_a_zero_skew_names_the_one_minor_wanted() -> None:
+    data = with_image_kubectl(on_release(valid(), "1.36.5"), "v1.37.1", skew="0")
+    for name in ("cp2", "cp3", "w1"):
+        by_host(data, name)["kubectl_version"] = "v1.36.5"
+    (problem,) = run(data)
+    assert problem["host"] == "cp1"
+    assert "more than prerequisites_kubectl_max_minor_skew (0) minor version(s) away" in problem["message"]
+    assert problem["fix"].startswith("put a kubectl 1.36 in the host's image")
+    # No kubectl in the image: nothing to compare (the role says so if one is needed).
+    assert run(with_image_kubectl(on_release(valid(), "1.36.5"), "", skew="0")) == []
+
+
 def running_at(data: dict, version: str) -> dict:
     """Every node of the valid cluster installed at `version`, its control planes running it."""
     for name in ("cp1", "cp2", "cp3", "w1"):
