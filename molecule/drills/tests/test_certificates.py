@@ -22,7 +22,9 @@ import yaml
 from cryptography import x509
 from drills import (
     CONTROL_PLANES,
+    LBS,
     PORT,
+    STATS_SOCKET,
     SUBNET,
     Prober,
     ca_context,
@@ -38,6 +40,7 @@ from drills import (
 
 ADDRESSES = {name: f"{SUBNET}.{11 + index}" for index, name in enumerate(CONTROL_PLANES)}
 MANIFESTS = "/etc/kubernetes/manifests"
+PROXY = "kube-apiserver"  # the loadbalancer role's haproxy backend
 # Where the kubeadm_init role's restart entry point parks the manifests (its record of a restart owed).
 PARKING = "/etc/kubernetes/kubeha-manifests-restart"
 COMPONENTS = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd")
@@ -76,6 +79,13 @@ def stage_interrupted_restarts() -> None:
     """cp2 as a run left it that stopped while the restart waited for the pods to stop (every
     manifest parked), cp3 as one that stopped right after the renewal (the record, nothing parked)."""
     parked, owed = CONTROL_PLANES[1], CONTROL_PLANES[2]
+    # A run drains the backend before it parks the manifests, so the one that stopped there left
+    # cp2 drained on every load balancer: without that, haproxy would send /readyz to a stopped
+    # API server until its health checks notice, which no real interrupted run leaves behind.
+    for lb in LBS:
+        drained = sh(lb, f"echo 'set server {PROXY}/{parked} state drain' | socat stdio UNIX-CONNECT:{STATS_SOCKET}")
+        assert drained.returncode == 0, f"{lb}: {drained.stderr}"
+        assert not drained.stdout.strip(), f"{lb}: haproxy refused the drain: {drained.stdout}"
     moves = " && ".join(f"mv {MANIFESTS}/{name}.yaml {PARKING}/{name}.yaml" for name in COMPONENTS)
     for container, command in ((parked, f"mkdir -m 0700 {PARKING} && {moves}"), (owed, f"mkdir -m 0700 {PARKING}")):
         result = sh(container, command)
