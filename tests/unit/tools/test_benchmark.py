@@ -197,3 +197,15 @@ def test_the_callback_records_plays_tasks_and_changes(tmp_path: Path) -> None:
     }
     assert load().phase_of(data["plays"][0]) == "prerequisites"
     assert load().phase_of(data["plays"][1]) == "other plays"
+
+
+def test_the_example_configuration_is_read_as_the_readme_says(tmp_path: Path) -> None:
+    """ANSIBLE_CONFIG pointed at the example (as the README and tools/benchmark do) gives its settings."""
+    example = ROOT / load().EXAMPLE_CFG
+    result = ansible(
+        "ansible-config", ["dump", "--only-changed", "--format", "json"], tmp_path, ANSIBLE_CONFIG=str(example)
+    )
+    assert result.returncode == 0, result.stderr
+    settings = {entry["name"]: entry["value"] for entry in json.loads(result.stdout) if "name" in entry}
+    assert settings["DEFAULT_FORKS"] == 30
+    assert settings["ANSIBLE_PIPELINING"] is True
