@@ -368,3 +368,60 @@ def test_validation_gathers_the_package_manager_its_upgrade_check_reads(tmp_path
     play = {"name": "Gather as validate.yml does", "hosts": "w1", "connection": "local", "gather_facts": False}
     written = resolve(tmp_path, {}, {}, yaml.safe_dump([{**play, "tasks": [gather, record]}]))
     assert written["w1"] == {"pkg_mgr": "apt"}
+
+
+def control_plane_join_playbook() -> str:
+    """A stand-in for validate.yml's host record (its node_role, from each host's `role`), then
+    ha_cluster.yml's control-plane join play as written there (hosts, serial, vars_files),
+    recording each batch it makes."""
+    plays = {play["name"]: play for play in yaml.safe_load((ROOT / "playbooks" / "ha_cluster.yml").read_text())}
+    join = plays["Join the control planes, one at a time"]
+    vars_files = [f"{ROOT}/playbooks/{name}" for name in join["vars_files"]]
+    common = {"connection": "local", "gather_facts": False, "vars_files": vars_files}
+    record = {
+        "name": "Record the host's view",
+        "ansible.builtin.set_fact": {"__validate_host": {"node_role": "{{ role }}"}},
+        "when": "role is defined",
+    }
+    record_batch = {
+        "name": "Record this batch",
+        "ansible.builtin.copy": {
+            "content": "{{ ansible_play_batch | to_json }}",
+            "dest": "{{ out }}/batch-{{ ansible_play_batch | first }}.json",
+            "mode": "0600",
+        },
+        "run_once": True,
+    }
+    return yaml.safe_dump(
+        [
+            {"name": "Validate (stand-in)", "hosts": "all", **common, "tasks": [record]},
+            {"name": join["name"], "hosts": join["hosts"], "serial": join["serial"], **common, "tasks": [record_batch]},
+        ]
+    )
+
+
+@pytest.mark.parametrize(
+    ("roles", "batches"),
+    [
+        pytest.param(["control_plane"] * 3, [["cp1", "cp2", "cp3"]], id="all-joined-at-once"),
+        pytest.param(["control_plane", "none", "control_plane"], [["cp1"], ["cp2"], ["cp3"]], id="one-pending"),
+        pytest.param(["control_plane", "interrupted", "control_plane"], [["cp1"], ["cp2"], ["cp3"]], id="interrupted"),
+        pytest.param(["control_plane", None, "control_plane"], [["cp1"], ["cp2"], ["cp3"]], id="not-validated"),
+    ],
+)
+def test_control_planes_join_one_at_a_time_unless_every_one_has_joined(
+    tmp_path: Path, roles: list[str | None], batches: list[list[str]]
+) -> None:
+    control_planes = {f"cp{n}": ({} if role is None else {"role": role}) for n, role in enumerate(roles, start=1)}
+    hosts = {
+        "all": {
+            "vars": {"ansible_python_interpreter": sys.executable},
+            "children": {
+                "loadbalancer": {"hosts": {"lb1": {"role": ""}}},
+                "control_plane": {"hosts": control_planes},
+                "workers": {"hosts": {"w1": {"role": "none"}}},
+            },
+        }
+    }
+    written = resolve(tmp_path, None, {}, control_plane_join_playbook(), hosts)
+    assert sorted(written.values()) == batches
