@@ -20,6 +20,7 @@ Runs on the managed node: standard library only, Python 3.9+.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from typing import TYPE_CHECKING, Any
@@ -328,19 +329,42 @@ def _installed_version(session: Session, binary: str | None, argv_tail: list[str
     return "v{}.{}.{}".format(*version)
 
 
+def _kubectl_version(session: Session, kubectl: str | None) -> str | None:
+    """The client version ``kubectl version --client -o json`` reports (v1.37.1), None without one."""
+    if not kubectl:
+        return None
+    outcome = session.run([kubectl, "version", "--client", "-o", "json"])
+    try:
+        git_version = json.loads(outcome.stdout)["clientVersion"]["gitVersion"] if outcome.rc == 0 else ""
+    except (ValueError, KeyError, TypeError):
+        git_version = ""
+    version = parse_version(git_version) if git_version else None
+    if version is None:
+        session.warnings.append(f"kubectl ({kubectl}) did not report its version (rc {outcome.rc})")
+        return None
+    return "v{}.{}.{}".format(*version)
+
+
 def node_info(
-    runner: Runner, *, kubeadm: str | None, kubelet: str | None, root: str = KUBERNETES_DIR
+    runner: Runner,
+    *,
+    kubeadm: str | None,
+    kubelet: str | None,
+    root: str = KUBERNETES_DIR,
+    kubectl: str | bool | None = False,
 ) -> dict[str, Any]:
     """The kubeadm_node_info module's work: what this node is, and which kubeadm and kubelet it has.
 
-    Read only: the files kubeadm left, ``kubeadm version -o short`` and ``kubelet --version``.
+    Read only: the files kubeadm left, ``kubeadm version -o short`` and ``kubelet --version``; with
+    ``kubectl`` (its path, None when it is not installed; False: not asked) also kubectl's client version.
     """
     session = Session(runner)
-    return {
+    result = {
         "changed": False,
         "node_state": probe_node_state(root).to_dict(),
         "kubeadm_version": _installed_version(session, kubeadm, ["version", "-o", "short"], "kubeadm"),
         "kubelet_version": _installed_version(session, kubelet, ["--version"], "kubelet"),
-        "commands": session.commands,
-        "warnings": session.warnings,
     }
+    if kubectl is not False:
+        result["kubectl_version"] = _kubectl_version(session, kubectl or None)
+    return {**result, "commands": session.commands, "warnings": session.warnings}

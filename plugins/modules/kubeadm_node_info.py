@@ -22,10 +22,17 @@ attributes:
   check_mode:
     support: full
     description: Runs the same read-only probes in check mode, so its answer is true there too.
+options:
+  kubectl_client:
+    description:
+      - Also report the client version C(kubectl version --client) prints, in RV(kubectl_version), so that
+        one call answers for all three binaries.
+    type: bool
+    default: false
 extends_documentation_fragment:
   - kubeha.kubeadm._kubeadm
 notes:
-  - C(kubelet) is looked up on E(PATH), C(/usr/bin) and C(/usr/local/bin).
+  - C(kubelet) and C(kubectl) are looked up on E(PATH), C(/usr/bin) and C(/usr/local/bin).
 requirements:
   - Read access to C(/etc/kubernetes) (run it as root).
 seealso:
@@ -116,6 +123,11 @@ kubelet_version:
   returned: always
   type: str
   sample: v1.33.4
+kubectl_version:
+  description: The client version C(kubectl version --client) reports, V(null) when kubectl is not installed.
+  returned: when O(kubectl_client=true)
+  type: str
+  sample: v1.37.1
 commands:
   description: The version commands that ran.
   returned: always
@@ -136,7 +148,10 @@ BIN_DIRS = ["/usr/bin", "/usr/local/bin"]
 
 
 def main() -> None:
-    module = AnsibleModule(argument_spec=dict(KUBEADM_BASE_ARGSPEC), supports_check_mode=True)
+    module = AnsibleModule(
+        argument_spec={**KUBEADM_BASE_ARGSPEC, "kubectl_client": {"type": "bool", "default": False}},
+        supports_check_mode=True,
+    )
 
     def run(argv: list[str]) -> tuple[int, str, str]:
         return module.run_command(argv, check_rc=False, environ_update={"LC_ALL": "C"})
@@ -146,6 +161,7 @@ def main() -> None:
         kubeadm=module.params.get("kubeadm_path") or module.get_bin_path("kubeadm", opt_dirs=BIN_DIRS),
         kubelet=module.get_bin_path("kubelet", opt_dirs=BIN_DIRS),
         root=KUBERNETES_DIR,
+        kubectl=module.get_bin_path("kubectl", opt_dirs=BIN_DIRS) if module.params["kubectl_client"] else False,
     )
     for warning in result.pop("warnings"):
         module.warn(warning)

@@ -371,13 +371,15 @@ def test_validation_gathers_the_package_manager_its_upgrade_check_reads(tmp_path
 
 
 def control_plane_join_playbook() -> str:
-    """A stand-in for validate.yml's host record (its node_role, from each host's `role`), then
-    ha_cluster.yml's control-plane join play as written there (hosts, serial, vars_files),
-    recording each batch it makes."""
+    """validate.yml's last task as written there, over a stand-in for its host records (node_role
+    from each host's `role`), then ha_cluster.yml's control-plane join play as written there
+    (hosts, serial, vars_files), recording each batch it makes."""
+    validate = yaml.safe_load((ROOT / "playbooks" / "validate.yml").read_text())[0]
+    keep = next(task for task in validate["tasks"] if task["name"].startswith("Keep the cluster layout"))
     plays = {play["name"]: play for play in yaml.safe_load((ROOT / "playbooks" / "ha_cluster.yml").read_text())}
     join = plays["Join the control planes, one at a time"]
-    vars_files = [f"{ROOT}/playbooks/{name}" for name in join["vars_files"]]
-    common = {"connection": "local", "gather_facts": False, "vars_files": vars_files}
+    assert validate["vars_files"][0] == join["vars_files"][0] == "vars/cluster.yml"
+    common = {"connection": "local", "gather_facts": False, "vars_files": [f"{ROOT}/playbooks/vars/cluster.yml"]}
     record = {
         "name": "Record the host's view",
         "ansible.builtin.set_fact": {"__validate_host": {"node_role": "{{ role }}"}},
@@ -394,7 +396,7 @@ def control_plane_join_playbook() -> str:
     }
     return yaml.safe_dump(
         [
-            {"name": "Validate (stand-in)", "hosts": "all", **common, "tasks": [record]},
+            {"name": "Validate (stand-in)", "hosts": "all", **common, "tasks": [record, keep]},
             {"name": join["name"], "hosts": join["hosts"], "serial": join["serial"], **common, "tasks": [record_batch]},
         ]
     )
