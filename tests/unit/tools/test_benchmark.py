@@ -209,3 +209,26 @@ def test_the_example_configuration_is_read_as_the_readme_says(tmp_path: Path) ->
     settings = {entry["name"]: entry["value"] for entry in json.loads(result.stdout) if "name" in entry}
     assert settings["DEFAULT_FORKS"] == 30
     assert settings["ANSIBLE_PIPELINING"] is True
+
+
+def test_a_run_that_stops_keeps_what_it_measured(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The result set is saved after every step: a step that fails leaves the earlier ones recorded,
+    and the lab it started is removed."""
+    benchmark = load()
+    calls: list[tuple[str, ...]] = []
+    monkeypatch.setattr(benchmark, "lab_exists", lambda: False)
+    monkeypatch.setattr(benchmark, "lab", lambda *argv: calls.append(argv))
+    monkeypatch.setattr(benchmark, "run_meta", lambda argv, cfg: {"command": " ".join(argv)})
+
+    def playbook_run(step: dict, inventories: list, env: dict, log: Path, tree: Path) -> dict:
+        if step["name"] == "check":
+            raise SystemExit("benchmark: step check failed (rc 2)")
+        return {"seconds": 1.0, "plays": [], "hosts": {}}
+
+    monkeypatch.setattr(benchmark, "playbook_run", playbook_run)
+    saved: list[dict] = []
+    args = benchmark.parse_args(["--measure", "cold,noop,check", "--runs", "1", "--ansible-cfg", "none"])
+    with pytest.raises(SystemExit, match="step check failed"):
+        benchmark.measure(args, ["--quick"], saved.append)
+    assert [m["name"] for m in saved[-1]["measurements"]] == ["cold", "noop"]
+    assert calls[-1] == ("down",)
