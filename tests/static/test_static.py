@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -75,3 +76,20 @@ def test_playbooks_name_kubeadm_files_only_in_the_cluster_variables() -> None:
     assert not written, "use __kubeha_admin_conf / __kubeha_cluster_ca from playbooks/vars/cluster.yml:\n" + "\n".join(
         written
     )
+
+
+# A URL whose host is a template followed by ":<port>": an IPv6 address would need brackets there.
+BARE_HOST_URL = re.compile(r"https?://\{\{[^}]*\}\}:")
+
+
+def test_urls_put_addresses_and_ports_together_with_the_hostport_filter() -> None:
+    """Every URL templated from an address and a port goes through kubeha.kubeadm.hostport."""
+    found = [
+        f"{path.relative_to(ROOT)}:{number}: {line.strip()}"
+        for top in ("playbooks", "roles")
+        for path in sorted((ROOT / top).rglob("*"))
+        if path.suffix in (".yml", ".j2")
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if BARE_HOST_URL.search(line)
+    ]
+    assert not found, "write the host and port as {{ address | kubeha.kubeadm.hostport(port) }}:\n" + "\n".join(found)
