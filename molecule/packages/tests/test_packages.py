@@ -141,6 +141,17 @@ def test_the_nodes_fetched_their_packages_from_the_repository_server() -> None:
         assert f"/linux/debian/dists/trixie/pool/stable/amd64/containerd.io_{CONTAINERD}-1_amd64.deb" in fetched
 
 
+def test_each_node_refreshed_its_package_lists_once() -> None:
+    """The converge wrote both repositories before refreshing, then refreshed apt's lists once
+    (a refresh reads every source), and the idempotence run refreshed nothing: each node fetched
+    containerd.io's Release once. (w1's apt-get upgrade test reads only the Kubernetes sources.)"""
+    log = sh(SERVER, "journalctl -u kubeha-test-repository --no-pager -o cat").stdout
+    release = "/linux/debian/dists/trixie/InRelease"
+    for address in ("172.28.36.11", "172.28.36.21"):
+        fetches = re.findall(rf'(?m)^{re.escape(address)} .*"GET {release} HTTP/1\.[01]"', log)
+        assert len(fetches) == 1, fetches
+
+
 @pytest.mark.parametrize("container", NODES)
 def test_kubelet_runs_enabled_once_kubeadm_configured_it(container: str) -> None:
     assert sh(container, "systemctl is-enabled kubelet").stdout.strip() == "enabled"
