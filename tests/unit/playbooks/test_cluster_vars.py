@@ -276,6 +276,18 @@ def test_an_upgrade_drains_the_backend_on_every_host_that_runs_haproxy(
                 assert view == {"hosts": expected, "runs": True}, (cp, state)
 
 
+# A task that writes the hosts of the batch it runs in, one file per batch.
+RECORD_BATCH = {
+    "name": "Record this batch",
+    "ansible.builtin.copy": {
+        "content": "{{ ansible_play_batch | to_json }}",
+        "dest": "{{ out }}/batch-{{ ansible_play_batch | first }}.json",
+        "mode": "0600",
+    },
+    "run_once": True,
+}
+
+
 def batches_playbook() -> str:
     """upgrade.yml's batch plan and its workers play's `serial`, as written there, each recording
     the batches it makes (nothing else of the plays runs)."""
@@ -295,15 +307,6 @@ def batches_playbook() -> str:
         "run_once": True,
         "vars": {**shown["vars"], "__said": shown["ansible.builtin.debug"]["msg"]},
     }
-    record_batch = {
-        "name": "Record this batch",
-        "ansible.builtin.copy": {
-            "content": "{{ ansible_play_batch | to_json }}",
-            "dest": "{{ out }}/batch-{{ ansible_play_batch | first }}.json",
-            "mode": "0600",
-        },
-        "run_once": True,
-    }
     common = {"connection": "local", "gather_facts": False, "vars_files": vars_files}
     return yaml.safe_dump(
         [
@@ -313,7 +316,7 @@ def batches_playbook() -> str:
                 "hosts": workers["hosts"],
                 "serial": workers["serial"],
                 **common,
-                "tasks": [record_batch],
+                "tasks": [RECORD_BATCH],
             },
         ]
     )
@@ -385,19 +388,10 @@ def control_plane_join_playbook() -> str:
         "ansible.builtin.set_fact": {"__validate_host": {"node_role": "{{ role }}"}},
         "when": "role is defined",
     }
-    record_batch = {
-        "name": "Record this batch",
-        "ansible.builtin.copy": {
-            "content": "{{ ansible_play_batch | to_json }}",
-            "dest": "{{ out }}/batch-{{ ansible_play_batch | first }}.json",
-            "mode": "0600",
-        },
-        "run_once": True,
-    }
     return yaml.safe_dump(
         [
             {"name": "Validate (stand-in)", "hosts": "all", **common, "tasks": [record, keep]},
-            {"name": join["name"], "hosts": join["hosts"], "serial": join["serial"], **common, "tasks": [record_batch]},
+            {"name": join["name"], "hosts": join["hosts"], "serial": join["serial"], **common, "tasks": [RECORD_BATCH]},
         ]
     )
 
