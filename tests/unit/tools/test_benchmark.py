@@ -119,6 +119,18 @@ def test_the_page_from_a_recorded_result_set(tmp_path: Path) -> None:
     assert "- noop: these playbooks / those at abc1234: 0.50" in text
 
 
+def test_the_page_names_the_command_as_typed(tmp_path: Path) -> None:
+    results = json.loads(FIXTURE.read_text())
+    page = tmp_path / "performance.md"
+    for arguments, shown in (("--runs 3", "`tools/benchmark --runs 3`,"), ("", "`tools/benchmark`,")):
+        results["meta"]["command"] = arguments
+        recorded = tmp_path / "results.json"
+        recorded.write_text(json.dumps(results))
+        result = command("--render", str(recorded), "--output", str(page))
+        assert result.returncode == 0, result.stderr
+        assert shown in page.read_text()
+
+
 def test_the_extra_inventory_extends_the_lab(tmp_path: Path) -> None:
     benchmark = load()
     extra = tmp_path / "extra.yml"
