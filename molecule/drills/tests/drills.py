@@ -330,10 +330,16 @@ def haproxy_servers(lb: str) -> list[str]:
 
 
 def set_clock_offset(offset: str | None) -> None:
-    """Move the kubeadm double's clock (token and kubeadm-certs expiry) on every double node."""
+    """Move the kubeadm double's clock (token and kubeadm-certs expiry) on every double node.
+
+    The configuration directory exists only on the golden image: a node installed from the
+    packages gets it here.
+    """
     for name in DOUBLE_NODES:
         command = (
-            f"echo {offset} > /etc/kubeadm-double/clock-offset" if offset else "rm -f /etc/kubeadm-double/clock-offset"
+            f"mkdir -p /etc/kubeadm-double && echo {offset} > /etc/kubeadm-double/clock-offset"
+            if offset
+            else "rm -f /etc/kubeadm-double/clock-offset"
         )
         assert sh(name, command).returncode == 0, f"cannot set the clock offset on {name}"
 
