@@ -252,10 +252,12 @@ def test_day2_reset_then_rebuild() -> None:
             "/etc/kubernetes/pki/ca.crt",
             "/etc/kubernetes/manifests/etcd.yaml",
             "/var/lib/etcd",
-            "/etc/cni/net.d",
             "/root/.kube/config",
         ):
             assert sh(node, f"test -e {path}").returncode != 0, f"{path} left on {node}"
+        # Emptied, not removed (containerd watches it): see reset.yml.
+        cni = sh(node, "ls -A /etc/cni/net.d 2>/dev/null").stdout.strip()
+        assert cni == "", f"/etc/cni/net.d on {node} still holds {cni}"
     assert sh(cp1, "ls -A /etc/kubernetes/tmp 2>/dev/null").stdout.strip() == "", "kubeadm's tmp dir left"
     rules = sh(cp1, "iptables-save").stdout
     assert "KUBE-DRILL" not in rules, rules
