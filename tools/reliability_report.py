@@ -32,7 +32,9 @@ etcd and the collection's playbooks behave around a failure, not how a real kube
 
 Scenarios: `molecule/drills` (HA drills on one shared converged cluster: 2 load balancers with
 a keepalived VIP, 3 control planes, 1 worker, and 2 spare machines that drills join and remove
-again; each drill restores the cluster and is followed by a `changed=0` re-run) and
+again, every Kubernetes node installed from this run's package repositories (a spare on its
+first join, inside that join's figure); each drill restores the cluster and is followed by a
+`changed=0` re-run) and
 `molecule/upgrade` (upgrade.yml on the same load balancers and control planes with 2 workers,
 installed from this run's package repositories: check mode, refusals, a patch upgrade interrupted
 during the second control plane and completed by a re-run, a minor upgrade under a probe loop
