@@ -1,17 +1,18 @@
 # Copyright: kubeha.kubeadm contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The live kernel state a Kubernetes node needs, read in one pass (the kernel_settings_info module).
+"""The kernel state a Kubernetes node needs: read in one pass (kernel_settings_info), made true (kernel_settings).
 
 Private to kubeha.kubeadm: the names here may change in any release. Runs on the managed node:
-standard library only, Python 3.9+. Read only: where the kernel cannot be changed from the node
-(a container shares its host's), the prerequisites role checks this answer instead of loading
-modules and setting sysctls.
+standard library only, Python 3.9+. The functions here read and plan; the kernel_settings module
+writes what they plan. Where the kernel cannot be changed from the node (a container shares its
+host's), the live part is only read, and the prerequisites role checks that answer.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from typing import Any
 
 PROC_SYS = "/proc/sys"
@@ -48,3 +49,108 @@ def kernel_state(
         "modules": found_modules,
         "sysctls": {key: read_sysctl(key, proc_sys) for key in sysctls},
     }
+
+
+# The node's persistent kernel settings, and swap: what the kernel_settings module makes true.
+FSTAB = "/etc/fstab"
+PROC_SWAPS = "/proc/swaps"
+# An active fstab line whose type field is swap; comments and blank lines never match.
+FSTAB_SWAP = re.compile(r"^\s*[^#\s]+\s+\S+\s+swap(\s|$)")
+FSTAB_MARK = "  # disabled for the kubelet (kubeha.kubeadm)"
+
+
+def modules_load_content(modules: list[str]) -> str:
+    """The modules-load.d file systemd-modules-load reads at boot: one module per line."""
+    lines = ["# Managed by kubeha.kubeadm: kernel modules Kubernetes networking needs."]
+    return "\n".join(lines + list(modules)) + "\n"
+
+
+def sysctl_content(sysctls: dict[str, str]) -> str:
+    """The sysctl.d file systemd-sysctl applies at boot, key = value in the order given."""
+    lines = ["# Managed by kubeha.kubeadm: sysctls kubeadm and the CNI need."]
+    return "\n".join(lines + [f"{key} = {value}" for key, value in sysctls.items()]) + "\n"
+
+
+def same_sysctl_value(live: str | None, wanted: str) -> bool:
+    """Compare as sysctl does: fields separated by any whitespace (a port range is tab-separated)."""
+    return live is not None and live.split() == str(wanted).split()
+
+
+def active_swaps(proc_swaps: str = PROC_SWAPS) -> list[str]:
+    """The active swap areas' names (/proc/swaps' first field, after its header line)."""
+    try:
+        with open(proc_swaps, encoding="utf-8") as handle:
+            lines = handle.read().splitlines()[1:]
+    except OSError:
+        return []
+    return [line.split()[0] for line in lines if line.strip()]
+
+
+def fstab_without_swap(text: str) -> tuple[str, int]:
+    """fstab with every active swap line commented out (and marked), and how many there were."""
+    out, count = [], 0
+    for line in text.splitlines(keepends=True):
+        body = line.rstrip("\n")
+        if FSTAB_SWAP.match(body):
+            out.append(f"# {body}{FSTAB_MARK}" + ("\n" if line.endswith("\n") else ""))
+            count += 1
+        else:
+            out.append(line)
+    return "".join(out), count
+
+
+def read_text(path: str) -> str | None:
+    """A file's text, None when it does not exist (or cannot be read)."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read()
+    except OSError:
+        return None
+
+
+def plan_files(
+    modules: list[str],
+    sysctls: dict[str, str],
+    modules_load_file: str,
+    sysctl_file: str,
+    *,
+    disable_swap: bool,
+    fstab: str = FSTAB,
+) -> list[dict[str, Any]]:
+    """The files to write: path, wanted content, current content (None: absent) and why."""
+    wanted: list[tuple[str, str | None, str]] = []
+    if modules:
+        wanted.append((modules_load_file, modules_load_content(modules), "kernel modules to load at boot"))
+    if sysctls:
+        wanted.append((sysctl_file, sysctl_content(sysctls), "sysctls to set at boot"))
+    if disable_swap:
+        current = read_text(fstab)
+        if current is not None:
+            rewritten, count = fstab_without_swap(current)
+            if count:
+                wanted.append((fstab, rewritten, f"{count} swap line(s) commented out of {fstab}"))
+    plans = []
+    for path, content, reason in wanted:
+        current = read_text(path)
+        if current != content:
+            plans.append({"path": path, "before": current, "after": content, "reason": reason})
+    return plans
+
+
+def live_changes(
+    state: dict[str, Any], sysctls: dict[str, str], disable_swap: bool, proc_swaps: str = PROC_SWAPS
+) -> dict[str, Any]:
+    """What the live kernel needs: modules to load, sysctls to set, swap areas to turn off."""
+    return {
+        "load_modules": [name for name, found in state["modules"].items() if not found["present"]],
+        "set_sysctls": {
+            key: str(value) for key, value in sysctls.items() if not same_sysctl_value(state["sysctls"].get(key), value)
+        },
+        "swapoff": active_swaps(proc_swaps) if disable_swap else [],
+    }
+
+
+def write_sysctl(key: str, value: str, proc_sys: str = PROC_SYS) -> None:
+    """Set a live sysctl, as `sysctl -w` does."""
+    with open(sysctl_path(key, proc_sys), "w", encoding="utf-8") as handle:
+        handle.write(f"{value}\n")
