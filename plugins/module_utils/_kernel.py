@@ -15,6 +15,8 @@ import os
 import re
 from typing import Any
 
+from ansible_collections.kubeha.kubeadm.plugins.module_utils import _files
+
 PROC_SYS = "/proc/sys"
 SYS_MODULE = "/sys/module"
 
@@ -99,15 +101,6 @@ def fstab_without_swap(text: str) -> tuple[str, int]:
     return "".join(out), count
 
 
-def read_text(path: str) -> str | None:
-    """A file's text, None when it does not exist (or cannot be read)."""
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return handle.read()
-    except OSError:
-        return None
-
-
 def plan_files(
     modules: list[str],
     sysctls: dict[str, str],
@@ -124,14 +117,14 @@ def plan_files(
     if sysctls:
         wanted.append((sysctl_file, sysctl_content(sysctls), "sysctls to set at boot"))
     if disable_swap:
-        current = read_text(fstab)
+        current = _files.read_text(fstab)
         if current is not None:
             rewritten, count = fstab_without_swap(current)
             if count:
                 wanted.append((fstab, rewritten, f"{count} swap line(s) commented out of {fstab}"))
     plans = []
     for path, content, reason in wanted:
-        current = read_text(path)
+        current = _files.read_text(path)
         if current != content:
             plans.append({"path": path, "before": current, "after": content, "reason": reason})
     return plans

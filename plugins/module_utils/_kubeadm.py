@@ -345,6 +345,63 @@ def _kubectl_version(session: Session, kubectl: str | None) -> str | None:
     return "v{}.{}.{}".format(*version)
 
 
+def _package_version(session: Session, package: str, dpkg_query: str | None, rpm: str | None) -> str | None:
+    """<status>=<version> as the package manager records it (installed=1.37.1-1.1), None when unknown."""
+    if dpkg_query:
+        argv = [dpkg_query, "--show", "--showformat", "${db:Status-Status}=${Version}", package]
+    elif rpm:
+        argv = [rpm, "-q", "--qf", "installed=%{VERSION}", package]
+    else:
+        return None
+    outcome = session.run(argv)
+    return (outcome.stdout.strip() or None) if outcome.rc == 0 else None
+
+
+def _cgroup_filesystem(mounts: str = "/proc/self/mounts") -> str | None:
+    """/sys/fs/cgroup's file system as `stat -f -c %T` names it: cgroup2fs (v2) or tmpfs (v1)."""
+    try:
+        with open(mounts, encoding="utf-8") as handle:
+            entries = [line.split() for line in handle]
+    except OSError:
+        return None
+    types = [fields[2] for fields in entries if len(fields) > 2 and fields[1] == "/sys/fs/cgroup"]
+    if not types:
+        return None
+    return "cgroup2fs" if types[-1] == "cgroup2" else types[-1]
+
+
+def _running_version(manifest: str) -> str | None:
+    """The kube-apiserver image tag in a control plane's static Pod manifest (the release it runs)."""
+    try:
+        with open(manifest, encoding="utf-8") as handle:
+            match = re.search(r"kube-apiserver:(v[0-9][^\s\"']*)", handle.read())
+    except OSError:
+        return None
+    return match.group(1) if match else None
+
+
+def runtime_info(
+    session: Session,
+    containerd: str | None,
+    package_tools: dict[str, str | None],
+    root: str = KUBERNETES_DIR,
+    mounts: str = "/proc/self/mounts",
+) -> dict[str, Any]:
+    """What validation reads besides kubeadm's files: containerd, the kubelet package, the running release, cgroups."""
+    containerd_version = None
+    if containerd:
+        outcome = session.run([containerd, "--version"])
+        containerd_version = (outcome.stdout.strip() or None) if outcome.rc == 0 else None
+    return {
+        "containerd_version": containerd_version,
+        "kubelet_package": _package_version(
+            session, "kubelet", package_tools.get("dpkg-query"), package_tools.get("rpm")
+        ),
+        "running_version": _running_version(os.path.join(root, "manifests", "kube-apiserver.yaml")),
+        "cgroup_filesystem": _cgroup_filesystem(mounts),
+    }
+
+
 def node_info(
     runner: Runner,
     *,
@@ -352,11 +409,15 @@ def node_info(
     kubelet: str | None,
     root: str = KUBERNETES_DIR,
     kubectl: str | bool | None = False,
+    containerd: str | bool | None = False,
+    package_tools: dict[str, str | None] | None = None,
 ) -> dict[str, Any]:
     """The kubeadm_node_info module's work: what this node is, and which kubeadm and kubelet it has.
 
     Read only: the files kubeadm left, ``kubeadm version -o short`` and ``kubelet --version``; with
-    ``kubectl`` (its path, None when it is not installed; False: not asked) also kubectl's client version.
+    ``kubectl`` (its path, None when it is not installed; False: not asked) also kubectl's client version;
+    with ``containerd`` (likewise) also runtime_info's answer, as ``runtime`` (``package_tools``: the paths
+    of dpkg-query and rpm, None where absent).
     """
     session = Session(runner)
     result = {
@@ -367,4 +428,6 @@ def node_info(
     }
     if kubectl is not False:
         result["kubectl_version"] = _kubectl_version(session, kubectl or None)
+    if containerd is not False:
+        result["runtime"] = runtime_info(session, containerd or None, package_tools or {}, root)
     return {**result, "commands": session.commands, "warnings": session.warnings}

@@ -123,39 +123,8 @@ live:
 """
 
 # Ansible modules keep their imports below the documentation strings (validate-modules insists).
-import os  # noqa: E402
-import tempfile  # noqa: E402
-
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
-from ansible_collections.kubeha.kubeadm.plugins.module_utils import _kernel  # noqa: E402
-
-MANAGED_MODE = 0o644
-
-
-def write_file(module: AnsibleModule, path: str, content: str, keep_attributes: bool) -> None:
-    """Atomically replace path with content: the managed files 0644 root:root, fstab as it was."""
-    directory = os.path.dirname(path)
-    os.makedirs(directory, mode=0o755, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=directory, prefix=".kubeha-")
-    with os.fdopen(handle, "w", encoding="utf-8") as out:
-        out.write(content)
-    if keep_attributes and os.path.exists(path):
-        stat = os.stat(path)
-        os.chmod(temporary, stat.st_mode & 0o7777)
-        os.chown(temporary, stat.st_uid, stat.st_gid)
-    else:
-        os.chmod(temporary, MANAGED_MODE)
-        os.chown(temporary, 0, 0)
-    module.atomic_move(temporary, path)
-
-
-def wrong_attributes(path: str) -> bool:
-    """A managed file that exists with another mode or owner than 0644 root:root."""
-    try:
-        stat = os.stat(path)
-    except OSError:
-        return False
-    return (stat.st_mode & 0o7777) != MANAGED_MODE or stat.st_uid != 0 or stat.st_gid != 0
+from ansible_collections.kubeha.kubeadm.plugins.module_utils import _files, _kernel  # noqa: E402
 
 
 def main() -> None:
@@ -184,7 +153,7 @@ def main() -> None:
     )
     planned = {plan["path"] for plan in plans}
     managed = [params["modules_load_file"]] * bool(params["modules"]) + [params["sysctl_file"]] * bool(sysctls)
-    mode_fixes = [path for path in managed if path not in planned and wrong_attributes(path)]
+    mode_fixes = [path for path in managed if path not in planned and _files.wrong_attributes(path)]
     state = _kernel.kernel_state(params["modules"], params["module_probes"], list(sysctls))
     live = _kernel.live_changes(state, sysctls, params["disable_swap"])
     acts_on_live = params["apply"] and any(live.values())
@@ -192,10 +161,9 @@ def main() -> None:
 
     if not module.check_mode:
         for plan in plans:
-            write_file(module, plan["path"], plan["after"], keep_attributes=plan["path"] == params["fstab"])
+            _files.write_file(module, plan["path"], plan["after"], keep_attributes=plan["path"] == params["fstab"])
         for path in mode_fixes:
-            os.chmod(path, MANAGED_MODE)
-            os.chown(path, 0, 0)
+            _files.fix_attributes(path)
         if params["apply"]:
             for name in live["load_modules"]:
                 module.run_command(["modprobe", name], check_rc=True)

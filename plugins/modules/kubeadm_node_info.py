@@ -29,6 +29,13 @@ options:
         one call answers for all three binaries.
     type: bool
     default: false
+  runtime:
+    description:
+      - Also report, in RV(runtime), what validation checks besides kubeadm's files - containerd's version, the
+        kubelet package's state, the release the control plane's API server runs and the cgroup file system -
+        so that the node is read once.
+    type: bool
+    default: false
 extends_documentation_fragment:
   - kubeha.kubeadm._kubeadm
 notes:
@@ -128,6 +135,32 @@ kubectl_version:
   returned: when O(kubectl_client=true)
   type: str
   sample: v1.37.1
+runtime:
+  description: The container runtime, the kubelet package, the running release and the cgroups.
+  returned: when O(runtime=true)
+  type: dict
+  contains:
+    containerd_version:
+      description: What C(containerd --version) prints, V(null) when containerd is not installed.
+      type: str
+      sample: containerd containerd.io 2.1.9 5a2a8fa
+    kubelet_package:
+      description:
+        - The kubelet package as the package manager records it, C(<status>=<version>) (only C(installed) is
+          installed), V(null) when it knows no such package. The kubelet itself is a daemon - its package tells
+          the version that will run.
+      type: str
+      sample: installed=1.37.1-1.1
+    running_version:
+      description: The C(kube-apiserver) image tag in this control plane's static Pod manifest, V(null) without one.
+      type: str
+      sample: v1.37.1
+    cgroup_filesystem:
+      description:
+        - The file system mounted on C(/sys/fs/cgroup) as C(stat -f -c %T) names it - C(cgroup2fs) for cgroup v2,
+          C(tmpfs) for v1; V(null) when nothing is mounted there.
+      type: str
+      sample: cgroup2fs
 commands:
   description: The version commands that ran.
   returned: always
@@ -149,7 +182,11 @@ BIN_DIRS = ["/usr/bin", "/usr/local/bin"]
 
 def main() -> None:
     module = AnsibleModule(
-        argument_spec={**KUBEADM_BASE_ARGSPEC, "kubectl_client": {"type": "bool", "default": False}},
+        argument_spec={
+            **KUBEADM_BASE_ARGSPEC,
+            "kubectl_client": {"type": "bool", "default": False},
+            "runtime": {"type": "bool", "default": False},
+        },
         supports_check_mode=True,
     )
 
@@ -162,6 +199,8 @@ def main() -> None:
         kubelet=module.get_bin_path("kubelet", opt_dirs=BIN_DIRS),
         root=KUBERNETES_DIR,
         kubectl=module.get_bin_path("kubectl", opt_dirs=BIN_DIRS) if module.params["kubectl_client"] else False,
+        containerd=module.get_bin_path("containerd", opt_dirs=BIN_DIRS) if module.params["runtime"] else False,
+        package_tools={tool: module.get_bin_path(tool) for tool in ("dpkg-query", "rpm")},
     )
     for warning in result.pop("warnings"):
         module.warn(warning)

@@ -179,7 +179,9 @@ def test_ee_needs_are_what_the_content_uses() -> None:
     used = collections_the_content_calls()
     assert {"ansible.builtin", "kubeha.kubeadm"} <= set(used), "the scan found no FQCN: it is broken"
     needed = set(used) - {"ansible.builtin", f"{GALAXY['namespace']}.{GALAXY['name']}"}
-    assert installed == needed, f"the execution environment installs {sorted(installed)}; the content calls {sorted(needed)}"
+    assert installed == needed, (
+        f"the execution environment installs {sorted(installed)}; the content calls {sorted(needed)}"
+    )
     assert any(c.get("type") == "file" and ARTIFACT in c["name"] for c in galaxy), galaxy
 
 

@@ -54,3 +54,16 @@ def test_validate_join_values(changes: dict, problem: str | None) -> None:
         assert problem in problems[0]
         assert "ABCDEF.0123456789abcdef" not in problems[0]
         assert "xyz" not in problems[0]
+
+
+@pytest.mark.parametrize(
+    ("mounts", "expected"),
+    [
+        ("sysfs /sys sysfs rw 0 0\ncgroup2 /sys/fs/cgroup cgroup2 rw,nosuid 0 0\n", "cgroup2fs"),
+        ("tmpfs /sys/fs/cgroup tmpfs ro,mode=755 0 0\ncgroup /sys/fs/cgroup/cpu cgroup rw,cpu 0 0\n", "tmpfs"),
+        ("sysfs /sys sysfs rw 0 0\n", None),
+    ],
+)
+def test_cgroup_filesystem_is_named_as_stat_names_it(tmp_path, mounts: str, expected: str | None) -> None:
+    (tmp_path / "mounts").write_text(mounts)
+    assert _kubeadm._cgroup_filesystem(str(tmp_path / "mounts")) == expected

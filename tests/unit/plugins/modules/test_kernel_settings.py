@@ -114,7 +114,7 @@ def test_apply_writes_the_files_changes_the_live_kernel_then_changes_nothing(nod
     assert "/swapfile none swap sw 0 0" in (root / "fstab").read_text().splitlines()[1]
     assert (root / "fstab").read_text().splitlines()[1].startswith("# ")
     assert stat.S_IMODE((root / "fstab").stat().st_mode) == 0o664, "fstab keeps its own mode"
-    assert not [p for p in root.rglob(".kubeha-*")], "a temporary file was left behind"
+    assert not list(root.rglob(".kubeha-*")), "a temporary file was left behind"
 
     again = run(node)
     assert again.payload["changed"] is False
