@@ -48,12 +48,10 @@ def stanza(name: str, uris: str, suites: str, components: str | None, keyrings: 
 
 
 def plan(name: str, *, key: str, stanza: str, keyrings: str, sources_dir: str) -> list[dict[str, Any]]:
-    """The files to write (after: content) or only to fix (after: None, wrong mode or owner)."""
-    plans = []
-    for path, content in ((key_path(name, keyrings), key), (source_path(name, sources_dir), stanza)):
-        current = _files.read_text(path)
-        if current != content:
-            plans.append({"path": path, "before": current, "after": content})
-        elif _files.wrong_attributes(path):
-            plans.append({"path": path, "before": current, "after": None})
-    return plans
+    """_files.plan() of the key and the .sources file, both owned."""
+    return _files.plan(
+        [
+            (key_path(name, keyrings), key, "signing key", True),
+            (source_path(name, sources_dir), stanza, "deb822 stanza", True),
+        ]
+    )

@@ -59,3 +59,40 @@ def fix_attributes(path: str) -> None:
     """Make path 0644 root:root."""
     os.chmod(path, MANAGED_MODE)
     os.chown(path, 0, 0)
+
+
+def plan(wanted: list[tuple[str, str, str, bool]]) -> list[dict[str, Any]]:
+    """The changes wanted files need, from (path, content, reason, owned) entries.
+
+    A file whose content differs is rewritten (after: the content); an owned file whose content is
+    right but whose mode or owner is not 0644 root:root only has them fixed (after: None). A file
+    that is not owned (edited in place, such as fstab) keeps its own mode and owner.
+    """
+    plans = []
+    for path, content, reason, owned in wanted:
+        current = read_text(path)
+        if current != content:
+            plans.append({"path": path, "before": current, "after": content, "reason": reason, "owned": owned})
+        elif owned and wrong_attributes(path):
+            plans.append(
+                {"path": path, "before": current, "after": None, "reason": "mode 0644, owner root:root", "owned": owned}
+            )
+    return plans
+
+
+def apply(module: Any, plans: list[dict[str, Any]]) -> None:
+    """Carry out plan()'s changes."""
+    for change in plans:
+        if change["after"] is None:
+            fix_attributes(change["path"])
+        else:
+            write_file(module, change["path"], change["after"], keep_attributes=not change["owned"])
+
+
+def diffs(plans: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """Ansible's diff entries for the rewritten files."""
+    return [
+        {"before_header": c["path"], "after_header": c["path"], "before": c["before"] or "", "after": c["after"]}
+        for c in plans
+        if c["after"] is not None
+    ]

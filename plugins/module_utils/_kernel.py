@@ -39,10 +39,11 @@ def kernel_state(
     modules: list[str],
     probes: dict[str, str],
     sysctls: list[str],
-    proc_sys: str = PROC_SYS,
-    sys_module: str = SYS_MODULE,
+    proc_sys: str | None = None,
+    sys_module: str | None = None,
 ) -> dict[str, Any]:
     """Each module's presence (its probe path, else /sys/module/<name>, exists) and each sysctl's value."""
+    proc_sys, sys_module = proc_sys or PROC_SYS, sys_module or SYS_MODULE
     found_modules = {}
     for name in modules:
         probe = probes.get(name) or os.path.join(sys_module, name)
@@ -78,10 +79,10 @@ def same_sysctl_value(live: str | None, wanted: str) -> bool:
     return live is not None and live.split() == str(wanted).split()
 
 
-def active_swaps(proc_swaps: str = PROC_SWAPS) -> list[str]:
+def active_swaps(proc_swaps: str | None = None) -> list[str]:
     """The active swap areas' names (/proc/swaps' first field, after its header line)."""
     try:
-        with open(proc_swaps, encoding="utf-8") as handle:
+        with open(proc_swaps or PROC_SWAPS, encoding="utf-8") as handle:
             lines = handle.read().splitlines()[1:]
     except OSError:
         return []
@@ -110,28 +111,23 @@ def plan_files(
     disable_swap: bool,
     fstab: str = FSTAB,
 ) -> list[dict[str, Any]]:
-    """The files to write: path, wanted content, current content (None: absent) and why."""
-    wanted: list[tuple[str, str | None, str]] = []
+    """_files.plan() of the modules-load and sysctl files (owned) and of fstab's swap lines (edited)."""
+    wanted: list[tuple[str, str, str, bool]] = []
     if modules:
-        wanted.append((modules_load_file, modules_load_content(modules), "kernel modules to load at boot"))
+        wanted.append((modules_load_file, modules_load_content(modules), "kernel modules to load at boot", True))
     if sysctls:
-        wanted.append((sysctl_file, sysctl_content(sysctls), "sysctls to set at boot"))
+        wanted.append((sysctl_file, sysctl_content(sysctls), "sysctls to set at boot", True))
     if disable_swap:
         current = _files.read_text(fstab)
         if current is not None:
             rewritten, count = fstab_without_swap(current)
             if count:
-                wanted.append((fstab, rewritten, f"{count} swap line(s) commented out of {fstab}"))
-    plans = []
-    for path, content, reason in wanted:
-        current = _files.read_text(path)
-        if current != content:
-            plans.append({"path": path, "before": current, "after": content, "reason": reason})
-    return plans
+                wanted.append((fstab, rewritten, f"{count} swap line(s) commented out of {fstab}", False))
+    return _files.plan(wanted)
 
 
 def live_changes(
-    state: dict[str, Any], sysctls: dict[str, str], disable_swap: bool, proc_swaps: str = PROC_SWAPS
+    state: dict[str, Any], sysctls: dict[str, str], disable_swap: bool, proc_swaps: str | None = None
 ) -> dict[str, Any]:
     """What the live kernel needs: modules to load, sysctls to set, swap areas to turn off."""
     return {
@@ -143,7 +139,7 @@ def live_changes(
     }
 
 
-def write_sysctl(key: str, value: str, proc_sys: str = PROC_SYS) -> None:
+def write_sysctl(key: str, value: str, proc_sys: str | None = None) -> None:
     """Set a live sysctl, as `sysctl -w` does."""
-    with open(sysctl_path(key, proc_sys), "w", encoding="utf-8") as handle:
+    with open(sysctl_path(key, proc_sys or PROC_SYS), "w", encoding="utf-8") as handle:
         handle.write(f"{value}\n")

@@ -46,6 +46,7 @@ from ansible_collections.kubeha.kubeadm.plugins.module_utils._kubeadm_output imp
     parse_version,
 )
 from ansible_collections.kubeha.kubeadm.plugins.module_utils._kubeadm_session import Session, config_error
+from ansible_collections.kubeha.kubeadm.plugins.module_utils._kubeadm_upgrade import manifest_version
 
 if TYPE_CHECKING:
     import datetime
@@ -370,16 +371,6 @@ def _cgroup_filesystem(mounts: str = "/proc/self/mounts") -> str | None:
     return "cgroup2fs" if types[-1] == "cgroup2" else types[-1]
 
 
-def _running_version(manifest: str) -> str | None:
-    """The kube-apiserver image tag in a control plane's static Pod manifest (the release it runs)."""
-    try:
-        with open(manifest, encoding="utf-8") as handle:
-            match = re.search(r"kube-apiserver:(v[0-9][^\s\"']*)", handle.read())
-    except OSError:
-        return None
-    return match.group(1) if match else None
-
-
 def runtime_info(
     session: Session,
     containerd: str | None,
@@ -397,7 +388,7 @@ def runtime_info(
         "kubelet_package": _package_version(
             session, "kubelet", package_tools.get("dpkg-query"), package_tools.get("rpm")
         ),
-        "running_version": _running_version(os.path.join(root, "manifests", "kube-apiserver.yaml")),
+        "running_version": manifest_version(root, "kube-apiserver"),
         "cgroup_filesystem": _cgroup_filesystem(mounts),
     }
 

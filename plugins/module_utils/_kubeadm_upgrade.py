@@ -146,21 +146,22 @@ def parse_plan(stdout: str, target: str | None = None) -> dict[str, Any]:
         raise ValueError(f"unexpected upgrade plan entry: {exc}") from exc
 
 
+def manifest_version(root: str, name: str) -> str | None:
+    """X.Y.Z of a control-plane static Pod manifest's image (None when missing or unreadable)."""
+    try:
+        with open(os.path.join(root, "manifests", f"{name}.yaml"), encoding="utf-8") as handle:
+            text = handle.read()
+    except OSError:
+        return None
+    for match in _IMAGE_RE.finditer(text):
+        if match.group("name") == name:
+            return _normal(match.group("tag"))
+    return None
+
+
 def manifest_versions(root: str) -> dict[str, str | None]:
     """X.Y.Z of each versioned control-plane manifest's image (None when missing or unreadable)."""
-    found: dict[str, str | None] = {}
-    for name in VERSIONED_MANIFESTS:
-        found[name] = None
-        try:
-            with open(os.path.join(root, "manifests", f"{name}.yaml"), encoding="utf-8") as handle:
-                text = handle.read()
-        except OSError:
-            continue
-        for match in _IMAGE_RE.finditer(text):
-            if match.group("name") == name:
-                found[name] = _normal(match.group("tag"))
-                break
-    return found
+    return {name: manifest_version(root, name) for name in VERSIONED_MANIFESTS}
 
 
 def _lowest(versions: list[str | None]) -> str | None:

@@ -151,21 +151,13 @@ def main() -> None:
         sources_dir=params["sources_dir"],
     )
     if not module.check_mode:
-        for plan in plans:
-            if plan["after"] is None:
-                _files.fix_attributes(plan["path"])
-            else:
-                _files.write_file(module, plan["path"], plan["after"])
+        _files.apply(module, plans)
     module.exit_json(
         changed=bool(plans),
         key_path=_apt_source.key_path(params["name"], params["keyrings"]),
         source_path=_apt_source.source_path(params["name"], params["sources_dir"]),
-        files=[plan["path"] for plan in plans],
-        diff=[
-            {"before_header": p["path"], "after_header": p["path"], "before": p["before"] or "", "after": p["after"]}
-            for p in plans
-            if p["after"] is not None
-        ],
+        files=[change["path"] for change in plans],
+        diff=_files.diffs(plans),
     )
 
 

@@ -151,19 +151,13 @@ def main() -> None:
         disable_swap=params["disable_swap"],
         fstab=params["fstab"],
     )
-    planned = {plan["path"] for plan in plans}
-    managed = [params["modules_load_file"]] * bool(params["modules"]) + [params["sysctl_file"]] * bool(sysctls)
-    mode_fixes = [path for path in managed if path not in planned and _files.wrong_attributes(path)]
     state = _kernel.kernel_state(params["modules"], params["module_probes"], list(sysctls))
     live = _kernel.live_changes(state, sysctls, params["disable_swap"])
     acts_on_live = params["apply"] and any(live.values())
-    changed = bool(plans or mode_fixes or acts_on_live)
+    changed = bool(plans or acts_on_live)
 
     if not module.check_mode:
-        for plan in plans:
-            _files.write_file(module, plan["path"], plan["after"], keep_attributes=plan["path"] == params["fstab"])
-        for path in mode_fixes:
-            _files.fix_attributes(path)
+        _files.apply(module, plans)
         if params["apply"]:
             for name in live["load_modules"]:
                 module.run_command(["modprobe", name], check_rc=True)
@@ -189,18 +183,9 @@ def main() -> None:
         changed=changed,
         modules=state["modules"],
         sysctls=state["sysctls"],
-        files=[{"path": plan["path"], "reason": plan["reason"]} for plan in plans]
-        + [{"path": path, "reason": "mode 0644, owner root:root"} for path in mode_fixes],
+        files=[{"path": change["path"], "reason": change["reason"]} for change in plans],
         live=live,
-        diff=[
-            {
-                "before_header": plan["path"],
-                "after_header": plan["path"],
-                "before": plan["before"] or "",
-                "after": plan["after"],
-            }
-            for plan in plans
-        ],
+        diff=_files.diffs(plans),
     )
 
 

@@ -152,9 +152,10 @@ runtime:
       type: str
       sample: installed=1.37.1-1.1
     running_version:
-      description: The C(kube-apiserver) image tag in this control plane's static Pod manifest, V(null) without one.
+      description:
+        - The version of the C(kube-apiserver) image in this control plane's static Pod manifest, V(null) without one.
       type: str
-      sample: v1.37.1
+      sample: 1.37.1
     cgroup_filesystem:
       description:
         - The file system mounted on C(/sys/fs/cgroup) as C(stat -f -c %T) names it - C(cgroup2fs) for cgroup v2,

@@ -33,10 +33,6 @@ def node(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     monkeypatch.setattr(_kernel, "PROC_SYS", str(proc_sys))
     monkeypatch.setattr(_kernel, "SYS_MODULE", str(sys_module))
     monkeypatch.setattr(_kernel, "PROC_SWAPS", str(tmp_path / "swaps"))
-    # The defaults were bound when the functions were defined: point them at the fake node too.
-    monkeypatch.setattr(_kernel.kernel_state, "__defaults__", (str(proc_sys), str(sys_module)))
-    monkeypatch.setattr(_kernel.live_changes, "__defaults__", (str(tmp_path / "swaps"),))
-    monkeypatch.setattr(_kernel.write_sysctl, "__defaults__", (str(proc_sys),))
     calls: list[list[str]] = []
 
     def run_command(_self: Any, argv: list[str], **_kwargs: Any) -> tuple[int, str, str]:
